@@ -1,0 +1,513 @@
+"""Shared machinery of the lstm_apps cell family.
+
+Every cell of the family is one instance of `LSTMCellBase`, configured by a
+`GateSpec`: which gates the cell computes, whether the input gate is coupled to
+the forget gate, which gates look at the cell state (peepholes), whether the
+block input and block output use an activation, and whether the gates receive
+their own previous values (full gate recurrence). One code path therefore
+serves the standard, peephole and coupled cells and all the ablations of
+Greff et al. (2017).
+
+The step, for a cell with every option switched on, is
+
+    z_t = x_t W + h_{t-1} R + b                      (one fused matmul pair)
+    i_t = sigma(z_i + p_i * c_{t-1} [+ a_{t-1} R_i])  input gate
+    f_t = sigma(z_f + p_f * c_{t-1} [+ a_{t-1} R_f])  forget gate
+    g_t = act(z_g)                                    block input (candidate)
+    c_t = f_t * c_{t-1} + i_t * g_t                   cell state
+    o_t = sigma(z_o + p_o * c_t    [+ a_{t-1} R_o])   output gate
+    h_t = o_t * act(c_t)                              hidden state / output
+
+where `a_{t-1} = [i_{t-1}, f_{t-1}, o_{t-1}]` only for full gate recurrence.
+A gate that the cell does not have is the constant 1; the coupled cell sets
+`i_t = 1 - f_t`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+from keras import ops
+
+__all__ = ["GateSpec", "LSTMCellBase"]
+
+_GATE_ORDER = ("i", "f", "c", "o")
+
+
+@dataclasses.dataclass(frozen=True)
+class GateSpec:
+    """The structure of an LSTM cell.
+
+    Args:
+        input_gate: whether the cell computes an input gate from its own
+            weights. `False` with `coupled=False` means i = 1 (Greff's NIG).
+        forget_gate: whether the cell has a forget gate (False: f = 1, NFG).
+        output_gate: whether the cell has an output gate (False: o = 1, NOG).
+        coupled: input gate tied to the forget gate, i = 1 - f (CIFG).
+        peepholes: the gates, among "i", "f", "o", that see the cell state.
+        input_activation: apply `activation` to the block input (False: NIAF).
+        output_activation: apply `activation` to the cell state before the
+            output gate (False: NOAF).
+        gate_recurrence: the gates receive the previous step's gate values
+            through a full (3u, 3u) matrix (FGR).
+    """
+
+    input_gate: bool = True
+    forget_gate: bool = True
+    output_gate: bool = True
+    coupled: bool = False
+    peepholes: tuple[str, ...] = ()
+    input_activation: bool = True
+    output_activation: bool = True
+    gate_recurrence: bool = False
+
+    def __post_init__(self) -> None:
+        if self.coupled and (self.input_gate or not self.forget_gate):
+            raise ValueError(
+                "A coupled GateSpec needs `input_gate=False` and "
+                f"`forget_gate=True`, got {self}."
+            )
+        for gate in self.peepholes:
+            if gate not in ("i", "f", "o"):
+                raise ValueError(
+                    "GateSpec `peepholes` must name gates among 'i', 'f', "
+                    f"'o', got {self.peepholes!r}."
+                )
+            if not self.has_gate(gate) or (gate == "i" and self.coupled):
+                raise ValueError(
+                    f"GateSpec `peepholes` names gate {gate!r}, which this "
+                    f"cell does not compute: {self}."
+                )
+
+    def has_gate(self, gate: str) -> bool:
+        """Whether gate `gate` ("i", "f", "o") is present (computed or coupled)."""
+        return {
+            "i": self.input_gate or self.coupled,
+            "f": self.forget_gate,
+            "o": self.output_gate,
+            "c": True,
+        }[gate]
+
+    @property
+    def blocks(self) -> tuple[str, ...]:
+        """Gate blocks of the fused kernels, in order (subset of i, f, c, o)."""
+        return tuple(
+            g
+            for g in _GATE_ORDER
+            if g == "c"
+            or (g == "i" and self.input_gate)
+            or (g == "f" and self.forget_gate)
+            or (g == "o" and self.output_gate)
+        )
+
+    @property
+    def recurrent_gates(self) -> tuple[str, ...]:
+        """Gates fed back by full gate recurrence (present sigmoid gates)."""
+        return tuple(g for g in ("i", "f", "o") if g in self.blocks)
+
+
+# Keras caches one dropout mask per sequence for cells that derive from its
+# (private) `DropoutRNNCell` mix-in: `keras.layers.RNN` fills the cache before
+# its loop and clears it after. We take the class from the public
+# `keras.layers.LSTMCell`'s MRO rather than importing `keras.src`, so our cells
+# get the same treatment from every Keras RNN wrapper (RNN, Bidirectional,
+# StackedRNNCells). If a Keras release ever renames it, our own equivalent is
+# used, and `lstm_apps.layers.LSTM` still fills the cache itself.
+def _keras_dropout_mixin() -> type:
+    for klass in keras.layers.LSTMCell.__mro__:
+        if klass.__name__ == "DropoutRNNCell":
+            return klass
+    return _DropoutMaskCache
+
+
+class _DropoutMaskCache:
+    """Fallback dropout-mask cache (same protocol as Keras's mix-in)."""
+
+    def _create_dropout_mask(self, step_input, rate):
+        return keras.random.dropout(
+            ops.ones_like(step_input), rate=rate, seed=self.seed_generator
+        )
+
+    def get_dropout_mask(self, step_input):
+        if getattr(self, "_dropout_mask", None) is None and self.dropout > 0:
+            self._dropout_mask = self._create_dropout_mask(step_input, self.dropout)
+        return getattr(self, "_dropout_mask", None)
+
+    def get_recurrent_dropout_mask(self, step_input):
+        if (
+            getattr(self, "_recurrent_dropout_mask", None) is None
+            and self.recurrent_dropout > 0
+        ):
+            self._recurrent_dropout_mask = self._create_dropout_mask(
+                step_input, self.recurrent_dropout
+            )
+        return getattr(self, "_recurrent_dropout_mask", None)
+
+    def reset_dropout_mask(self):
+        self._dropout_mask = None
+
+    def reset_recurrent_dropout_mask(self):
+        self._recurrent_dropout_mask = None
+
+
+_DropoutMixin = _keras_dropout_mixin()
+
+
+def _check_units(units: Any) -> int:
+    if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+        raise ValueError(
+            "Received an invalid value for argument `units`, expected a "
+            f"positive integer, got {units!r} (type {type(units).__name__})."
+        )
+    return units
+
+
+def _check_rate(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(
+            f"Received an invalid value for argument `{name}`, expected a "
+            f"float in [0, 1), got {value!r} (type {type(value).__name__})."
+        )
+    if not 0.0 <= float(value) < 1.0:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected a "
+            f"float in [0, 1), got {value!r}."
+        )
+    return float(value)
+
+
+def _get_object(module: Any, name: str, value: Any) -> Any:
+    """`module.get(value)` with an error message that names the argument."""
+    try:
+        return module.get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected a "
+            f"name or instance known to `keras.{module.__name__.split('.')[-1]}`, "
+            f"got {value!r}. ({error})"
+        ) from None
+
+
+def _peephole_name(gate: str) -> str:
+    return {"i": "input", "f": "forget", "o": "output"}[gate] + "_gate_peephole_weights"
+
+
+class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
+    """Base class of every lstm_apps cell; configured by a `GateSpec`.
+
+    Subclasses fix the spec; users normally create `StandardLSTMCell`,
+    `PeepholeLSTMCell`, `CoupledLSTMCell` or `VariantLSTMCell`. The arguments
+    are those of `keras.layers.LSTMCell`, with the same defaults and meaning,
+    plus `peephole_initializer`, `peephole_regularizer` and
+    `peephole_constraint` for cells with peepholes.
+
+    Dropout: one input mask and one recurrent mask per sequence, fixed across
+    time steps and shared by all gates (as `keras.layers.LSTMCell` does with
+    `implementation=2`).
+    """
+
+    _spec: GateSpec = GateSpec()
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = "tanh",
+        recurrent_activation: Any = "sigmoid",
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        unit_forget_bias: bool = True,
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        recurrent_constraint: Any = None,
+        bias_constraint: Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: int | None = None,
+        peephole_initializer: Any = "glorot_uniform",
+        peephole_regularizer: Any = None,
+        peephole_constraint: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self.units = _check_units(units)
+        self.dropout = _check_rate("dropout", dropout)
+        self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(
+                "Received an invalid value for argument `seed`, expected an "
+                f"integer or None, got {seed!r}."
+            )
+        act = keras.activations
+        self.activation = _get_object(act, "activation", activation)
+        self.recurrent_activation = _get_object(
+            act, "recurrent_activation", recurrent_activation
+        )
+        init, reg, con = keras.initializers, keras.regularizers, keras.constraints
+        self.kernel_initializer = _get_object(init, "kernel_initializer", kernel_initializer)
+        self.recurrent_initializer = _get_object(
+            init, "recurrent_initializer", recurrent_initializer
+        )
+        self.bias_initializer = _get_object(init, "bias_initializer", bias_initializer)
+        self.peephole_initializer = _get_object(
+            init, "peephole_initializer", peephole_initializer
+        )
+        self.kernel_regularizer = _get_object(reg, "kernel_regularizer", kernel_regularizer)
+        self.recurrent_regularizer = _get_object(
+            reg, "recurrent_regularizer", recurrent_regularizer
+        )
+        self.bias_regularizer = _get_object(reg, "bias_regularizer", bias_regularizer)
+        self.peephole_regularizer = _get_object(
+            reg, "peephole_regularizer", peephole_regularizer
+        )
+        self.kernel_constraint = _get_object(con, "kernel_constraint", kernel_constraint)
+        self.recurrent_constraint = _get_object(
+            con, "recurrent_constraint", recurrent_constraint
+        )
+        self.bias_constraint = _get_object(con, "bias_constraint", bias_constraint)
+        self.peephole_constraint = _get_object(
+            con, "peephole_constraint", peephole_constraint
+        )
+        super().__init__(**kwargs)
+        self.use_bias = bool(use_bias)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed=seed)
+        spec = self._spec
+        self.state_size = [self.units, self.units]
+        if spec.gate_recurrence:
+            self.state_size.append(self.units * len(spec.recurrent_gates))
+        self.output_size = self.units
+        # Set by `lstm_apps.layers.LSTM` while it runs the loop on inputs that
+        # it has already multiplied by `kernel` (and added `bias` to).
+        self._inputs_projected = False
+
+    # ------------------------------------------------------------------ build
+    @property
+    def spec(self) -> GateSpec:
+        """The `GateSpec` describing this cell's structure."""
+        return self._spec
+
+    @property
+    def num_blocks(self) -> int:
+        """Number of gate blocks in `kernel` (4 for a standard LSTM)."""
+        return len(self._spec.blocks)
+
+    def build(self, input_shape: Sequence[int | None]) -> None:
+        if len(input_shape) != 2:
+            raise ValueError(
+                f"{type(self).__name__} expects the input of its RNN layer to "
+                "be 3-D (batch, timesteps, features), i.e. 2-D step inputs "
+                f"(batch, features); received step input shape "
+                f"{tuple(input_shape)}."
+            )
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(
+                f"{type(self).__name__} needs the last (feature) dimension of "
+                f"its input to be known, received shape {tuple(input_shape)}."
+            )
+        units, n = self.units, self.num_blocks
+        self.kernel = self.add_weight(
+            shape=(input_dim, n * units),
+            name="kernel",
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(units, n * units),
+            name="recurrent_kernel",
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
+        )
+        if self.use_bias:
+            bias_initializer = self.bias_initializer
+            if self.unit_forget_bias and self._spec.forget_gate:
+                forget_index = self._spec.blocks.index("f")
+                base = self.bias_initializer
+
+                def bias_initializer(shape, dtype=None):
+                    parts = [base((units,), dtype=dtype) for _ in range(n)]
+                    parts[forget_index] = ops.ones((units,), dtype=dtype)
+                    return ops.concatenate(parts)
+
+            self.bias = self.add_weight(
+                shape=(n * units,),
+                name="bias",
+                initializer=bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        else:
+            self.bias = None
+        for gate in self._spec.peepholes:
+            setattr(
+                self,
+                _peephole_name(gate),
+                self.add_weight(
+                    shape=(units,),
+                    name=_peephole_name(gate),
+                    initializer=self.peephole_initializer,
+                    regularizer=self.peephole_regularizer,
+                    constraint=self.peephole_constraint,
+                ),
+            )
+        if self._spec.gate_recurrence:
+            k = len(self._spec.recurrent_gates) * units
+            self.gate_recurrent_kernel = self.add_weight(
+                shape=(k, k),
+                name="gate_recurrent_kernel",
+                initializer=self.recurrent_initializer,
+                regularizer=self.recurrent_regularizer,
+                constraint=self.recurrent_constraint,
+            )
+        self.built = True
+
+    # ------------------------------------------------------------------- call
+    def project_inputs(self, inputs: Any, training: bool = False) -> Any:
+        """Input half of the gate pre-activations, `dropout(x) W + b`.
+
+        Works on a single step `(batch, features)` or on a whole sequence
+        `(batch, time, features)` at once; the dropout mask is the cached one,
+        so it is the same for every step of a sequence.
+        """
+        if training and 0.0 < self.dropout < 1.0:
+            mask = self.get_dropout_mask(inputs if len(inputs.shape) == 2 else inputs[:, 0])
+            if len(inputs.shape) == 3:
+                mask = ops.expand_dims(mask, 1)
+            inputs = inputs * mask
+        z = ops.matmul(inputs, self.kernel)
+        if self.use_bias:
+            z = z + self.bias
+        return z
+
+    def step(
+        self, z_x: Any, states: Sequence[Any], training: bool = False
+    ) -> tuple[Any, list[Any], dict[str, Any]]:
+        """One time step from the input pre-activations `z_x`.
+
+        Args:
+            z_x: `project_inputs` of this step's input, `(batch, blocks*units)`.
+            states: the previous states `[h, c]` (plus previous gate values
+                for full gate recurrence).
+            training: whether recurrent dropout is active.
+
+        Returns:
+            `(h, new_states, gates)`, where `gates` maps "i", "f", "o", "g"
+            to the step's gate values (absent gates are left out; the coupled
+            cell's "i" is 1 - f).
+        """
+        spec, units = self._spec, self.units
+        h_tm1, c_tm1 = states[0], states[1]
+        if training and 0.0 < self.recurrent_dropout < 1.0:
+            h_tm1 = h_tm1 * self.get_recurrent_dropout_mask(h_tm1)
+        z = z_x + ops.matmul(h_tm1, self.recurrent_kernel)
+        blocks = spec.blocks
+        if spec.gate_recurrence:
+            a = ops.matmul(states[2], self.gate_recurrent_kernel)
+            parts = dict(zip(spec.recurrent_gates, ops.split(a, len(spec.recurrent_gates), axis=-1)))
+            zs = dict(zip(blocks, ops.split(z, len(blocks), axis=-1)))
+            z = ops.concatenate([zs[b] + parts[b] if b in parts else zs[b] for b in blocks], axis=-1)
+        sig = self.recurrent_activation
+        gates: dict[str, Any] = {}
+        peep_if = [g for g in ("i", "f") if g in spec.peepholes]
+        pre_c = len(peep_if) == 2
+        if blocks == ("i", "f", "c", "o") and not spec.peepholes:
+            z_i, z_f, z_g, z_o = ops.split(z, 4, axis=-1)
+            gates["i"], gates["f"] = sig(z_i), sig(z_f)
+        elif blocks[:2] == ("i", "f") and len(peep_if) != 1:
+            # Standard layout: i and f are adjacent, so one activation call
+            # (and, with peepholes, one fused multiply-add) serves both.
+            has_o = "o" in blocks
+            pieces = ops.split(z, [2 * units, 3 * units] if has_o else [2 * units], axis=-1)
+            z_if, z_g = pieces[0], pieces[1]
+            z_o = pieces[2] if has_o else None
+            if pre_c:
+                z_if = z_if + ops.concatenate(
+                    [self._peephole("i", c_tm1), self._peephole("f", c_tm1)], axis=-1
+                )
+            gates["i"], gates["f"] = ops.split(sig(z_if), 2, axis=-1)
+        else:
+            zs = dict(zip(blocks, ops.split(z, len(blocks), axis=-1)))
+            z_g, z_o = zs["c"], zs.get("o")
+            for gate in ("i", "f"):
+                if gate in zs:
+                    pre = zs[gate]
+                    if gate in spec.peepholes:
+                        pre = pre + self._peephole(gate, c_tm1)
+                    gates[gate] = sig(pre)
+        if spec.coupled:
+            gates["i"] = 1.0 - gates["f"]
+        g = self.activation(z_g) if spec.input_activation else z_g
+        gates["g"] = g
+        f_c = gates["f"] * c_tm1 if "f" in gates else c_tm1
+        c = f_c + gates["i"] * g if "i" in gates else f_c + g
+        if z_o is not None:
+            if "o" in spec.peepholes:
+                z_o = z_o + self._peephole("o", c)
+            gates["o"] = sig(z_o)
+        out_c = self.activation(c) if spec.output_activation else c
+        h = gates["o"] * out_c if "o" in gates else out_c
+        new_states = [h, c]
+        if spec.gate_recurrence:
+            new_states.append(
+                ops.concatenate([gates[g_] for g_ in spec.recurrent_gates], axis=-1)
+            )
+        return h, new_states, gates
+
+    def _peephole(self, gate: str, c: Any) -> Any:
+        return c * ops.cast(getattr(self, _peephole_name(gate)), c.dtype)
+
+    def call(self, inputs: Any, states: Sequence[Any], training: bool = False):
+        if self._inputs_projected:
+            z_x = inputs
+        else:
+            z_x = self.project_inputs(inputs, training=training)
+        h, new_states, _ = self.step(z_x, states, training=training)
+        return h, new_states
+
+    def get_initial_state(self, batch_size: Any = None) -> list[Any]:
+        return [
+            ops.zeros((batch_size, size), dtype=self.compute_dtype)
+            for size in self.state_size
+        ]
+
+    # ----------------------------------------------------------------- config
+    def get_config(self) -> dict[str, Any]:
+        ser = keras.saving.serialize_keras_object
+        config = {
+            "units": self.units,
+            "activation": keras.activations.serialize(self.activation),
+            "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": ser(self.kernel_initializer),
+            "recurrent_initializer": ser(self.recurrent_initializer),
+            "bias_initializer": ser(self.bias_initializer),
+            "unit_forget_bias": self.unit_forget_bias,
+            "kernel_regularizer": ser(self.kernel_regularizer),
+            "recurrent_regularizer": ser(self.recurrent_regularizer),
+            "bias_regularizer": ser(self.bias_regularizer),
+            "kernel_constraint": ser(self.kernel_constraint),
+            "recurrent_constraint": ser(self.recurrent_constraint),
+            "bias_constraint": ser(self.bias_constraint),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+        }
+        if self._spec.peepholes or self._has_peephole_option():
+            config.update(
+                peephole_initializer=ser(self.peephole_initializer),
+                peephole_regularizer=ser(self.peephole_regularizer),
+                peephole_constraint=ser(self.peephole_constraint),
+            )
+        return {**super().get_config(), **config}
+
+    def _has_peephole_option(self) -> bool:
+        return False

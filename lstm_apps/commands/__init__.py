@@ -1,0 +1,1 @@
+"""Subcommands of `lstm-apps`, one module each (see `lstm_apps.cli`)."""

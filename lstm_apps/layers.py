@@ -1,0 +1,158 @@
+"""`LSTM`: a ready `keras.layers.RNN` for any lstm_apps cell, by name.
+
+`keras.layers.RNN(cell)` runs a cell one step at a time, and each step
+multiplies its input by the input kernel. This layer does that multiplication
+once for the whole sequence before the loop (one large matmul instead of one
+per step), so the loop only carries the recurrent part. The result is the same
+as `keras.layers.RNN(cell)` up to float rounding; it is why the lstm_apps cells
+run as fast as, or faster than, `keras.layers.LSTM` (see
+`benchmarks/bench_cells.py`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import keras
+
+from lstm_apps import cells as _cells
+from lstm_apps.cells._base import LSTMCellBase
+
+__all__ = ["LSTM"]
+
+_CELL_ARGS = frozenset(
+    p
+    for p in inspect.signature(LSTMCellBase.__init__).parameters
+    if p not in ("self", "units", "kwargs")
+) | {"peephole"}
+_LAYER_ONLY = ("name", "trainable")
+
+
+@keras.saving.register_keras_serializable(package="lstm_apps")
+class LSTM(keras.layers.RNN):
+    """Recurrent layer running any lstm_apps cell or variant, chosen by name.
+
+    Equivalent to `keras.layers.RNN(lstm_apps.cells.create(variant, units,
+    **cell_kwargs), ...)`, with the input projection hoisted out of the time
+    loop. Like `keras.layers.LSTM`, it takes the cell's arguments directly.
+
+    Args:
+        units: Positive integer, dimensionality of the output space.
+        variant: A name from `lstm_apps.cells.names()`: "standard",
+            "peephole", "coupled", or a Greff et al. variant ("nig", "nfg",
+            "nog", "niaf", "noaf", "np", "cifg", "fgr", "vanilla").
+            Default: "standard".
+        return_sequences: Whether to return the whole output sequence or
+            only the last output. Default: `False`.
+        return_state: Whether to return the last states after the output.
+            Default: `False`.
+        go_backwards: Process the sequence backwards and return the reversed
+            sequence. Default: `False`.
+        stateful: Keep the last state of each sample of a batch as the
+            initial state of the same sample in the next batch.
+            Default: `False`.
+        unroll: Unroll the time loop (faster for short sequences, more
+            memory). Default: `False`.
+        zero_output_for_mask: Whether masked steps output zeros (default:
+            `return_sequences`, as in Keras).
+        **kwargs: Cell arguments (`activation`, `recurrent_activation`,
+            `use_bias`, initializers, regularizers, constraints,
+            `unit_forget_bias`, `dropout`, `recurrent_dropout`, `seed`,
+            `peephole_initializer`, ..., `peephole` for "coupled") and layer
+            arguments (`name`, `dtype`, `trainable`, `activity_regularizer`).
+
+    Call arguments:
+        sequences: A 3-D tensor `(batch, timesteps, features)`.
+        initial_state: Optional list of initial state tensors.
+        mask: Optional boolean tensor `(batch, timesteps)`.
+        training: Whether dropout is applied.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import lstm_apps
+    >>> layer = lstm_apps.LSTM(8, variant="peephole", return_sequences=True)
+    >>> layer(np.zeros((2, 10, 3), "float32")).shape
+    (2, 10, 8)
+    >>> type(layer.cell).__name__
+    'PeepholeLSTMCell'
+    """
+
+    def __init__(
+        self,
+        units: int,
+        variant: str = "standard",
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        unroll: bool = False,
+        zero_output_for_mask: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _CELL_ARGS}
+        if "peephole" in cell_kwargs and _cells._check_name(variant) != "coupled":
+            raise ValueError(
+                "Received argument `peephole`, which only the 'coupled' "
+                f"variant takes; got variant={variant!r}. Use "
+                "variant='peephole' or 'cifg' for peephole cells."
+            )
+        cell = _cells.create(
+            variant,
+            units,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name=f"{_cells._check_name(variant)}_cell",
+            **cell_kwargs,
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            zero_output_for_mask=zero_output_for_mask,
+            **kwargs,
+        )
+        self.variant = _cells._check_name(variant)
+        self.input_spec = keras.InputSpec(ndim=3)
+
+    @property
+    def units(self) -> int:
+        return self.cell.units
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        if len(sequences_shape) != 3:
+            raise ValueError(
+                f"Layer {self.name!r} expects 3-D input (batch, timesteps, "
+                f"features), received input shape {tuple(sequences_shape)}."
+            )
+        super().build(sequences_shape, initial_state_shape)
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        # One matmul for every time step; the cell then only adds h R.
+        projected = self.cell.project_inputs(sequences, training=training)
+        self.cell._inputs_projected = True
+        try:
+            return super().inner_loop(
+                sequences=projected,
+                initial_state=initial_state,
+                mask=mask,
+                training=training,
+            )
+        finally:
+            self.cell._inputs_projected = False
+
+    def get_config(self) -> dict[str, Any]:
+        cell_config = self.cell.get_config()
+        for key in ("name", "trainable", "dtype", "units"):
+            cell_config.pop(key, None)
+        config = super().get_config()
+        del config["cell"]
+        return {**config, **cell_config, "units": self.units, "variant": self.variant}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LSTM:
+        return cls(**config)
