@@ -1,47 +1,47 @@
 """lstm_apps: LSTM cells, gate introspection, recipes and tuning for Keras 3.
 
-The public names below are loaded on first use, so that `lstm-apps --version`
-and `import lstm_apps` do not pay for importing Keras and its backend.
+The cells and layers are imported (and so registered with Keras's
+serialization) as soon as `lstm_apps` is imported: `keras.saving.load_model`
+then needs nothing more than `import lstm_apps`. The heavier parts (gate
+tracing, recipes, tuning) load on first use.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 
 # public name -> module that defines it
-_LAZY = {
-    "LSTM": "lstm_apps.layers",
-    "StandardLSTMCell": "lstm_apps.cells",
-    "PeepholeLSTMCell": "lstm_apps.cells",
-    "CoupledLSTMCell": "lstm_apps.cells",
-    "VariantLSTMCell": "lstm_apps.cells",
-    "cells": "lstm_apps.cells",
-    "layers": "lstm_apps.layers",
+_LAZY: dict[str, str] = {
+    "trace_gates": "lstm_apps.gates",
+    "GateTrace": "lstm_apps.gates",
+    "GateMonitor": "lstm_apps.callbacks",
 }
 
 __all__ = [
     "LSTM",
     "CoupledLSTMCell",
+    "GateMonitor",
+    "GateTrace",
     "PeepholeLSTMCell",
     "StandardLSTMCell",
     "VariantLSTMCell",
     "__version__",
     "cells",
     "layers",
+    "trace_gates",
 ]
 
-if TYPE_CHECKING:  # pragma: no cover
-    from lstm_apps import cells, layers
-    from lstm_apps.cells import (
-        CoupledLSTMCell,
-        PeepholeLSTMCell,
-        StandardLSTMCell,
-        VariantLSTMCell,
-    )
-    from lstm_apps.layers import LSTM
+from lstm_apps import cells, layers  # noqa: E402  (registers the custom objects)
+from lstm_apps.cells import (  # noqa: E402
+    CoupledLSTMCell,
+    PeepholeLSTMCell,
+    StandardLSTMCell,
+    VariantLSTMCell,
+)
+from lstm_apps.layers import LSTM  # noqa: E402
 
 
 def __getattr__(name: str) -> Any:

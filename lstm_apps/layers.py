@@ -54,8 +54,8 @@ class LSTM(keras.layers.RNN):
             Default: `False`.
         unroll: Unroll the time loop (faster for short sequences, more
             memory). Default: `False`.
-        zero_output_for_mask: Whether masked steps output zeros (default:
-            `return_sequences`, as in Keras).
+        zero_output_for_mask: Whether masked steps output zeros instead of
+            repeating the last output. Default: `False`, as in Keras.
         **kwargs: Cell arguments (`activation`, `recurrent_activation`,
             `use_bias`, initializers, regularizers, constraints,
             `unit_forget_bias`, `dropout`, `recurrent_dropout`, `seed`,
@@ -88,7 +88,7 @@ class LSTM(keras.layers.RNN):
         go_backwards: bool = False,
         stateful: bool = False,
         unroll: bool = False,
-        zero_output_for_mask: bool | None = None,
+        zero_output_for_mask: bool = False,
         **kwargs: Any,
     ) -> None:
         cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _CELL_ARGS}
@@ -122,14 +122,6 @@ class LSTM(keras.layers.RNN):
     @property
     def units(self) -> int:
         return self.cell.units
-
-    def build(self, sequences_shape, initial_state_shape=None):
-        if len(sequences_shape) != 3:
-            raise ValueError(
-                f"Layer {self.name!r} expects 3-D input (batch, timesteps, "
-                f"features), received input shape {tuple(sequences_shape)}."
-            )
-        super().build(sequences_shape, initial_state_shape)
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         # One matmul for every time step; the cell then only adds h R.

@@ -1,0 +1,448 @@
+"""Correctness of the cell family, on whichever Keras backend is active.
+
+`.ci/run` runs this module under KERAS_BACKEND=tensorflow, jax and torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import keras
+from keras import ops
+
+import lstm_apps
+from lstm_apps import cells
+from tests._reference import run_reference, weights_of
+
+pytestmark = pytest.mark.backend
+
+ALL = cells.names()
+BACKEND = keras.backend.backend()
+
+
+def _np(x):
+    return np.asarray(ops.convert_to_numpy(x))
+
+
+def _randomize(layer, rng, scale=0.5):
+    layer.set_weights([rng.normal(0, scale, w.shape).astype(w.dtype) for w in layer.get_weights()])
+
+
+def _reference_name(name):
+    return name
+
+
+def _grads(layer, x, variables):
+    """d(sum(layer(x)**2)) / d(variables), on the active backend."""
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(layer(x)))
+        return [_np(g) for g in tape.gradient(loss, [v.value for v in variables])]
+    if BACKEND == "torch":
+        for v in variables:
+            v.value.grad = None
+        loss = ops.sum(ops.square(layer(x)))
+        loss.backward()
+        return [_np(v.value.grad) for v in variables]
+    if BACKEND == "jax":
+        import jax
+
+        trainable = [v.value for v in layer.trainable_variables]
+        non_trainable = [v.value for v in layer.non_trainable_variables]
+
+        def loss_fn(values):
+            out, _ = layer.stateless_call(values, non_trainable, x)
+            return ops.sum(ops.square(out))
+
+        grads = jax.grad(loss_fn)(trainable)
+        index = {id(v): k for k, v in enumerate(layer.trainable_variables)}
+        return [_np(grads[index[id(v)]]) for v in variables]
+    raise NotImplementedError(BACKEND)
+
+
+# --------------------------------------------------------------------------
+# The standard cell is keras.layers.LSTM.
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("wrapper", ["lstm_apps.LSTM", "keras.layers.RNN"])
+def test_standard_equals_keras_lstm(go_backwards, masked, wrapper):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 7, 3)).astype("float32")
+    mask = None
+    if masked:
+        mask = np.ones((4, 7), bool)
+        mask[1, 5:] = False
+        mask[2, 2:] = False
+    kwargs = dict(return_sequences=True, return_state=True, go_backwards=go_backwards)
+    ref = keras.layers.LSTM(5, **kwargs)
+    if wrapper == "lstm_apps.LSTM":
+        ours = lstm_apps.LSTM(5, variant="standard", **kwargs)
+    else:
+        ours = keras.layers.RNN(lstm_apps.StandardLSTMCell(5), **kwargs)
+    ref(x)
+    ours(x)
+    _randomize(ref, rng)
+    ours.set_weights(ref.get_weights())
+    for got, want in zip(ours(x, mask=mask), ref(x, mask=mask)):
+        np.testing.assert_allclose(_np(got), _np(want), atol=1e-5)
+
+    # ... and the weights copied back the other way give the same again.
+    _randomize(ours, rng)
+    ref.set_weights(ours.get_weights())
+    np.testing.assert_allclose(_np(ours(x)[0]), _np(ref(x)[0]), atol=1e-5)
+
+    seq_ref = keras.layers.LSTM(5, return_sequences=True, go_backwards=go_backwards)
+    seq_ours = lstm_apps.LSTM(5, return_sequences=True, go_backwards=go_backwards)
+    seq_ref(x)
+    seq_ours(x)
+    seq_ours.set_weights(ours.get_weights())
+    seq_ref.set_weights(ours.get_weights())
+    g_ours = _grads(seq_ours, x, seq_ours.trainable_variables)
+    g_ref = _grads(seq_ref, x, seq_ref.trainable_variables)
+    for a, b in zip(g_ours, g_ref):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_standard_weight_layout_is_keras():
+    x = np.zeros((2, 3, 6), "float32")
+    ours, ref = lstm_apps.StandardLSTMCell(4), keras.layers.LSTMCell(4)
+    keras.layers.RNN(ours)(x)
+    keras.layers.RNN(ref)(x)
+    assert [w.path.split("/")[-1] for w in ours.weights] == ["kernel", "recurrent_kernel", "bias"]
+    assert [tuple(w.shape) for w in ours.weights] == [tuple(w.shape) for w in ref.weights]
+    # unit_forget_bias fills only the forget slice (i, f, c, o) with ones
+    np.testing.assert_array_equal(_np(ours.bias), _np(ref.bias))
+    assert _np(ours.bias)[4:8].tolist() == [1.0] * 4
+
+
+def test_peephole_with_zero_peepholes_is_standard():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3, 9, 4)).astype("float32")
+    std = lstm_apps.LSTM(6, "standard", return_sequences=True)
+    pee = lstm_apps.LSTM(6, "peephole", return_sequences=True, peephole_initializer="zeros")
+    std(x)
+    pee(x)
+    _randomize(std, rng)
+    pee.set_weights(std.get_weights() + [np.zeros(6, "float32")] * 3)
+    np.testing.assert_allclose(_np(pee(x)), _np(std(x)), atol=1e-6)
+    pee.set_weights(std.get_weights() + [np.full(6, 0.5, "float32")] * 3)
+    assert np.abs(_np(pee(x)) - _np(std(x))).max() > 1e-3
+
+
+# --------------------------------------------------------------------------
+# Every cell against the NumPy equations.
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("masked", [False, True])
+def test_matches_numpy_reference(name, masked):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(3, 6, 4)).astype("float32")
+    mask = np.ones((3, 6), bool)
+    if masked:
+        mask[0, 4:] = False
+        mask[2, 1:] = False
+    layer = lstm_apps.LSTM(5, name, return_sequences=True, return_state=True)
+    layer(x)
+    _randomize(layer, rng)
+    out, h, c, *rest = layer(x, mask=mask if masked else None)
+    want_out, want_h, want_c = run_reference(
+        name, weights_of(layer.cell), x.astype("float64"), mask=mask if masked else None
+    )
+    np.testing.assert_allclose(_np(out), want_out, atol=2e-5)
+    np.testing.assert_allclose(_np(h), want_h, atol=2e-5)
+    np.testing.assert_allclose(_np(c), want_c, atol=2e-5)
+    assert len(rest) == (1 if name == "fgr" else 0)
+
+
+@pytest.mark.parametrize("name", ["peephole", "coupled", "nig", "fgr"])
+def test_plain_keras_rnn_matches_lstm_layer(name):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 5, 3)).astype("float32")
+    ours = lstm_apps.LSTM(4, name, return_sequences=True, go_backwards=True)
+    plain = keras.layers.RNN(cells.create(name, 4), return_sequences=True, go_backwards=True)
+    ours(x)
+    plain(x)
+    _randomize(ours, rng)
+    plain.set_weights(ours.get_weights())
+    np.testing.assert_allclose(_np(plain(x)), _np(ours(x)), atol=1e-5)
+
+
+def test_coupled_cell_structure():
+    cell = lstm_apps.CoupledLSTMCell(4)
+    keras.layers.RNN(cell)(np.zeros((1, 2, 3), "float32"))
+    assert tuple(cell.kernel.shape) == (3, 12)
+    assert tuple(cell.recurrent_kernel.shape) == (4, 12)
+    assert tuple(cell.bias.shape) == (12,)
+    # gate order f, c, o: unit_forget_bias fills the first block
+    assert _np(cell.bias).tolist() == [1.0] * 4 + [0.0] * 8
+    pcell = lstm_apps.CoupledLSTMCell(4, peephole=True)
+    keras.layers.RNN(pcell)(np.zeros((1, 2, 3), "float32"))
+    assert [w.path.split("/")[-1] for w in pcell.weights][3:] == [
+        "forget_gate_peephole_weights",
+        "output_gate_peephole_weights",
+    ]
+
+
+def test_constant_initializers_match_reference_and_keras():
+    # As Keras's own LSTM tests: arange inputs and constant weights.
+    x = np.arange(72).reshape((3, 6, 4)).astype("float32") / 72.0
+    init = dict(
+        kernel_initializer=keras.initializers.Constant(0.01),
+        recurrent_initializer=keras.initializers.Constant(0.02),
+        bias_initializer=keras.initializers.Constant(0.03),
+    )
+    ref = keras.layers.LSTM(3, return_sequences=True, **init)
+    std = lstm_apps.LSTM(3, "standard", return_sequences=True, **init)
+    np.testing.assert_allclose(_np(std(x)), _np(ref(x)), atol=1e-6)
+    for name in ["peephole", "coupled", "fgr", "noaf"]:
+        layer = lstm_apps.LSTM(
+            3, name, return_sequences=True, peephole_initializer=keras.initializers.Constant(0.1),
+            **init,
+        ) if name != "coupled" else lstm_apps.LSTM(3, name, return_sequences=True, **init)
+        got = _np(layer(x))
+        want, _, _ = run_reference(name, weights_of(layer.cell), x.astype("float64"))
+        np.testing.assert_allclose(got, want, atol=1e-6)
+        assert not np.allclose(got, _np(std(x)), atol=1e-4), name
+
+
+@pytest.mark.parametrize("name", ["peephole", "cifg", "fgr", "nog"])
+def test_finite_difference_gradients(name):
+    # float64 on TensorFlow and torch. Keras's JAX backend runs this layer in
+    # float32 even with jax_enable_x64 (the central differences then carry
+    # ~1e-4 rounding noise), so JAX gets a float32 check with a looser bar.
+    dtype, eps, atol, rtol = ("float32", 1e-3, 2e-3, 2e-2) if BACKEND == "jax" else (
+        "float64", 1e-6, 1e-6, 1e-5)
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(2, 4, 3)).astype(dtype)
+    layer = lstm_apps.LSTM(3, name, return_sequences=True, dtype=dtype)
+    layer(x)
+    _randomize(layer, rng)
+    variables = layer.trainable_variables
+    analytic = _grads(layer, x, variables)
+    for var, grad in zip(variables, analytic):
+        value = _np(var).copy()
+        for index in list(np.ndindex(value.shape))[:: max(1, value.size // 6)]:
+            plus, minus = value.copy(), value.copy()
+            plus[index] += eps
+            minus[index] -= eps
+            var.assign(plus)
+            f_plus = float(np.sum(_np(layer(x)) ** 2))
+            var.assign(minus)
+            f_minus = float(np.sum(_np(layer(x)) ** 2))
+            var.assign(value)
+            numeric = (f_plus - f_minus) / (2 * eps)
+            assert abs(numeric - grad[index]) < atol + rtol * abs(numeric), (var.path, index)
+
+
+# --------------------------------------------------------------------------
+# Everywhere a user puts a Keras cell.
+
+
+@pytest.mark.parametrize("name", ["standard", "peephole", "coupled", "fgr"])
+def test_masking_from_embedding(name):
+    tokens = np.array([[3, 4, 5, 0, 0], [6, 7, 0, 0, 0]])
+    emb = keras.layers.Embedding(10, 4, mask_zero=True)
+    layer = lstm_apps.LSTM(3, name)
+    model = keras.Sequential([keras.Input((5,), dtype="int32"), emb, layer])
+    out = _np(model(tokens))
+    # masked steps are skipped: same as feeding only the unmasked prefix
+    for row, length in [(0, 3), (1, 2)]:
+        alone = _np(layer(emb(tokens[row : row + 1, :length])))
+        np.testing.assert_allclose(out[row : row + 1], alone, atol=1e-6)
+
+
+def test_return_state_stateful_and_unroll():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, 6, 3)).astype("float32")
+    layer = lstm_apps.LSTM(4, "peephole", return_sequences=True, return_state=True)
+    seq, h, c = layer(x)
+    assert tuple(seq.shape) == (2, 6, 4) and tuple(h.shape) == tuple(c.shape) == (2, 4)
+    np.testing.assert_allclose(_np(seq)[:, -1], _np(h), atol=1e-6)
+
+    unrolled = lstm_apps.LSTM(4, "peephole", return_sequences=True, unroll=True)
+    unrolled(x)
+    unrolled.set_weights(layer.get_weights())
+    np.testing.assert_allclose(_np(unrolled(x)), _np(seq), atol=1e-5)
+
+    stateful = lstm_apps.LSTM(4, "peephole", stateful=True)
+    model = keras.Sequential([keras.Input(batch_shape=(2, 3, 3)), stateful])
+    stateful.set_weights(layer.get_weights())
+    first = model(x[:, :3])
+    second = _np(model(x[:, 3:]))
+    np.testing.assert_allclose(second, _np(h), atol=1e-5)
+    stateful.reset_state()
+    np.testing.assert_allclose(_np(model(x[:, :3])), _np(first), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["coupled", "peephole"])
+def test_stacked_bidirectional_in_functional_sequential_subclassed(name):
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(8, 5, 3)).astype("float32")
+    y = rng.normal(size=(8, 1)).astype("float32")
+
+    inputs = keras.Input((5, 3))
+    h = keras.layers.Bidirectional(lstm_apps.LSTM(4, name, return_sequences=True))(inputs)
+    h = keras.layers.RNN(cells.create(name, 4))(h)
+    functional = keras.Model(inputs, keras.layers.Dense(1)(h))
+
+    sequential = keras.Sequential(
+        [keras.Input((5, 3)), lstm_apps.LSTM(4, name, return_sequences=True),
+         lstm_apps.LSTM(4, name), keras.layers.Dense(1)]
+    )
+
+    class Sub(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.rnn = keras.layers.Bidirectional(keras.layers.RNN(cells.create(name, 4)))
+            self.out = keras.layers.Dense(1)
+
+        def call(self, inputs):
+            return self.out(self.rnn(inputs))
+
+    for model in (functional, sequential, Sub()):
+        model.compile(optimizer="adam", loss="mse")
+        before = model.evaluate(x, y, verbose=0)
+        model.fit(x, y, epochs=3, verbose=0)
+        after = model.evaluate(x, y, verbose=0)
+        assert after < before, type(model).__name__
+
+
+@pytest.mark.parametrize("wrapper", ["lstm_apps.LSTM", "keras.layers.RNN"])
+def test_dropout_mask_fixed_across_time(wrapper):
+    units = 16
+    cell_kwargs = dict(
+        dropout=0.5, kernel_initializer="zeros", recurrent_initializer="zeros",
+        unit_forget_bias=False, seed=7,
+    )
+    if wrapper == "lstm_apps.LSTM":
+        layer = lstm_apps.LSTM(units, return_sequences=True, **cell_kwargs)
+        cell = layer.cell
+    else:
+        cell = lstm_apps.StandardLSTMCell(units, **cell_kwargs)
+        layer = keras.layers.RNN(cell, return_sequences=True)
+    x = np.ones((8, 12, units), "float32")
+    layer(x)
+    kernel = np.zeros((units, 4 * units), "float32")
+    kernel[:, 2 * units : 3 * units] = np.eye(units)  # block input g = x
+    cell.kernel.assign(kernel)
+    out = _np(layer(x, training=True))
+    dropped = np.all(out == 0.0, axis=1)  # (batch, units): zero at every step
+    kept = np.all(out != 0.0, axis=1)
+    assert np.all(dropped | kept), "a unit was dropped at some steps only"
+    assert dropped.any() and kept.any()
+    assert np.all(_np(layer(x, training=False)) != 0.0)
+
+
+def test_recurrent_dropout_trains_and_is_off_at_inference():
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(4, 6, 3)).astype("float32")
+    layer = lstm_apps.LSTM(8, "peephole", recurrent_dropout=0.4, dropout=0.2, seed=3)
+    plain = lstm_apps.LSTM(8, "peephole")
+    layer(x)
+    plain(x)
+    plain.set_weights(layer.get_weights())
+    np.testing.assert_allclose(_np(layer(x, training=False)), _np(plain(x)), atol=1e-6)
+    assert np.abs(_np(layer(x, training=True)) - _np(plain(x))).max() > 1e-3
+
+
+@pytest.mark.parametrize("name", ["standard", "peephole", "coupled", "fgr"])
+def test_mixed_float16(name):
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        rng = np.random.default_rng(9)
+        x = rng.normal(size=(8, 5, 3)).astype("float32")
+        layer = lstm_apps.LSTM(4, name, return_sequences=True)
+        model = keras.Sequential([keras.Input((5, 3)), layer, keras.layers.Dense(1, dtype="float32")])
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(x, rng.normal(size=(8, 5, 1)), epochs=1, verbose=0)
+        assert layer(x).dtype == "float16" or str(layer(x).dtype).endswith("float16")
+        assert all(w.dtype == "float32" for w in layer.weights)
+        assert np.all(np.isfinite(_np(model(x))))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+# --------------------------------------------------------------------------
+# Configuration, names and errors.
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_config_round_trip(name):
+    layer = lstm_apps.LSTM(
+        3, name, dropout=0.1, recurrent_dropout=0.2, activation="relu",
+        kernel_regularizer="l2", seed=5, return_sequences=True, go_backwards=True,
+    )
+    clone = lstm_apps.LSTM.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    cell = cells.create(name, 3, unit_forget_bias=False, use_bias=False)
+    cell_clone = type(cell).from_config(cell.get_config())
+    assert cell_clone.get_config() == cell.get_config()
+    assert cell_clone.spec == cell.spec
+    assert "units" in cell.get_config() and "seed" in cell.get_config()
+
+
+def test_full_keras_argument_list():
+    import inspect
+
+    keras_args = set(inspect.signature(keras.layers.LSTMCell.__init__).parameters) - {"self", "kwargs"}
+    for klass in (lstm_apps.StandardLSTMCell, lstm_apps.PeepholeLSTMCell, lstm_apps.CoupledLSTMCell):
+        ours = klass(2)
+        ref = keras.layers.LSTMCell(2)
+        for arg in keras_args:
+            assert arg in ours.get_config(), (klass.__name__, arg)
+            if arg in ("activation", "recurrent_activation"):
+                continue
+            assert ours.get_config()[arg] == ref.get_config()[arg], (klass.__name__, arg)
+
+
+def test_names_and_lookup():
+    assert cells.names()[:3] == ["standard", "peephole", "coupled"]
+    assert {"nig", "nfg", "nog", "niaf", "noaf", "np", "cifg", "fgr"} <= set(cells.names())
+    assert cells.get("PEEPHOLE") is lstm_apps.PeepholeLSTMCell
+    assert cells.get("cifg")(2).spec == lstm_apps.CoupledLSTMCell(2, peephole=True).spec
+    assert cells.get("np")(2).spec == lstm_apps.StandardLSTMCell(2).spec
+    with pytest.raises(ValueError, match=r"argument `name`.*'standard'.*'fgr'.*got 'lstm2'"):
+        cells.get("lstm2")
+    with pytest.raises(ValueError, match=r"argument `variant`.*got 'xyz'"):
+        lstm_apps.VariantLSTMCell(2, variant="xyz")
+    with pytest.raises(ValueError, match="argument `name`"):
+        lstm_apps.LSTM(2, variant="nope")
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, pattern",
+    [
+        (dict(units=0), ValueError, r"`units`, expected a positive integer, got 0"),
+        (dict(units=-3), ValueError, r"`units`.*got -3"),
+        (dict(units=2.5), ValueError, r"`units`.*got 2.5 \(type float\)"),
+        (dict(units="8"), ValueError, r"`units`.*got '8' \(type str\)"),
+        (dict(units=True), ValueError, r"`units`.*got True"),
+        (dict(units=4, dropout=1.0), ValueError, r"`dropout`, expected a float in \[0, 1\), got 1.0"),
+        (dict(units=4, dropout=-0.1), ValueError, r"`dropout`.*got -0.1"),
+        (dict(units=4, recurrent_dropout=1.5), ValueError, r"`recurrent_dropout`.*got 1.5"),
+        (dict(units=4, dropout="x"), TypeError, r"`dropout`.*got 'x' \(type str\)"),
+        (dict(units=4, activation="swishy"), ValueError, r"`activation`.*got 'swishy'"),
+        (dict(units=4, recurrent_activation="nope"), ValueError, r"`recurrent_activation`.*'nope'"),
+        (dict(units=4, kernel_initializer="bogus"), ValueError, r"`kernel_initializer`.*'bogus'"),
+    ],
+)
+@pytest.mark.parametrize("klass", ["StandardLSTMCell", "PeepholeLSTMCell", "CoupledLSTMCell"])
+def test_bad_arguments(klass, kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        getattr(lstm_apps, klass)(**kwargs)
+
+
+def test_non_3d_input():
+    layer = lstm_apps.LSTM(3)
+    with pytest.raises(ValueError, match=r"expected ndim=3, found ndim=2. Full shape received: \(4, 5\)"):
+        layer(np.zeros((4, 5), "float32"))
+    with pytest.raises(ValueError, match=r"3-D.*received step input shape"):
+        keras.layers.RNN(lstm_apps.PeepholeLSTMCell(3))(np.zeros((2, 3, 4, 5), "float32"))
+    with pytest.raises(ValueError, match="`peephole`.*only the 'coupled'"):
+        lstm_apps.LSTM(3, "standard", peephole=True)
