@@ -1,13 +1,4 @@
-"""`LSTM`: a ready `keras.layers.RNN` for any lstm_apps cell, by name.
-
-`keras.layers.RNN(cell)` runs a cell one step at a time, and each step
-multiplies its input by the input kernel. This layer does that multiplication
-once for the whole sequence before the loop (one large matmul instead of one
-per step), so the loop only carries the recurrent part. The result is the same
-as `keras.layers.RNN(cell)` up to float rounding; it is why the lstm_apps cells
-run as fast as, or faster than, `keras.layers.LSTM` (see
-`benchmarks/bench_cells.py`).
-"""
+"""`LSTM`: a ready `keras.layers.RNN` for any lstm_apps cell, by name."""
 
 from __future__ import annotations
 
@@ -34,8 +25,8 @@ class LSTM(keras.layers.RNN):
     """Recurrent layer running any lstm_apps cell or variant, chosen by name.
 
     Equivalent to `keras.layers.RNN(lstm_apps.cells.create(variant, units,
-    **cell_kwargs), ...)`, with the input projection hoisted out of the time
-    loop. Like `keras.layers.LSTM`, it takes the cell's arguments directly.
+    **cell_kwargs), ...)`; like `keras.layers.LSTM`, it takes the cell's
+    arguments directly and serializes them flat in its config.
 
     Args:
         units: Positive integer, dimensionality of the output space.
@@ -122,20 +113,6 @@ class LSTM(keras.layers.RNN):
     @property
     def units(self) -> int:
         return self.cell.units
-
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        # One matmul for every time step; the cell then only adds h R.
-        projected = self.cell.project_inputs(sequences, training=training)
-        self.cell._inputs_projected = True
-        try:
-            return super().inner_loop(
-                sequences=projected,
-                initial_state=initial_state,
-                mask=mask,
-                training=training,
-            )
-        finally:
-            self.cell._inputs_projected = False
 
     def get_config(self) -> dict[str, Any]:
         cell_config = self.cell.get_config()

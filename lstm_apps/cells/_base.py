@@ -283,9 +283,6 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         if spec.gate_recurrence:
             self.state_size.append(self.units * len(spec.recurrent_gates))
         self.output_size = self.units
-        # Set by `lstm_apps.layers.LSTM` while it runs the loop on inputs that
-        # it has already multiplied by `kernel` (and added `bias` to).
-        self._inputs_projected = False
 
     # ------------------------------------------------------------------ build
     @property
@@ -383,6 +380,15 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
             if len(inputs.shape) == 3:
                 mask = ops.expand_dims(mask, 1)
             inputs = inputs * mask
+        if len(inputs.shape) == 3:
+            # A 2-D matmul over (batch * time) rows: a broadcasting 3-D
+            # matmul is several times slower on some backends' CPU kernels.
+            shape = ops.shape(inputs)
+            flat = ops.reshape(inputs, (-1, shape[-1]))
+            z = ops.matmul(flat, self.kernel)
+            if self.use_bias:
+                z = z + self.bias
+            return ops.reshape(z, (shape[0], shape[1], ops.shape(z)[-1]))
         z = ops.matmul(inputs, self.kernel)
         if self.use_bias:
             z = z + self.bias
@@ -463,13 +469,10 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         return h, new_states, gates
 
     def _peephole(self, gate: str, c: Any) -> Any:
-        return c * ops.cast(getattr(self, _peephole_name(gate)), c.dtype)
+        return c * getattr(self, _peephole_name(gate))
 
     def call(self, inputs: Any, states: Sequence[Any], training: bool = False):
-        if self._inputs_projected:
-            z_x = inputs
-        else:
-            z_x = self.project_inputs(inputs, training=training)
+        z_x = self.project_inputs(inputs, training=training)
         h, new_states, _ = self.step(z_x, states, training=training)
         return h, new_states
 

@@ -1,0 +1,215 @@
+"""Speed of every lstm_apps cell against `keras.layers.LSTM`, side by side.
+
+Two workloads (from the cell issue):
+
+- W1: batch 64, 100 steps, 32 features, 128 units, Dense(1), MSE, Adam.
+- W2: batch 32, 200 token ids, Embedding(20000, 64), 64 units,
+  Dense(1, sigmoid), binary cross-entropy, Adam.
+
+All models are built in one process and measured interleaved (A B C A B C
+...), `--reps` times; each figure is the median over repetitions of the
+median time per batch, taken from batch-end callbacks (so the ~1 s that
+tf.data autotuning adds to each `fit()` return on TensorFlow is not counted).
+Throughput is samples/s; the ratio column is the speed relative to
+`keras.layers.LSTM` in the same run (> 1 is faster). Peak memory is the peak
+RSS of a separate process that builds one model and trains a few batches,
+minus its RSS just before training (the TensorFlow runtime alone is ~1 GB).
+
+Usage:
+
+    python benchmarks/bench_cells.py                  # everything (~15 min on 2 cores)
+    python benchmarks/bench_cells.py --cells standard,peephole,coupled --reps 5
+    python benchmarks/bench_cells.py --jit            # also jit_compile=True
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+WORKLOADS = {
+    "W1": dict(batch=64, steps=100, features=32, units=128, kind="regression"),
+    "W2": dict(batch=32, steps=200, vocab=20000, embed=64, units=64, kind="tokens"),
+}
+
+
+def build(workload: str, cell: str, jit: bool):
+    import keras
+
+    import lstm_apps
+
+    spec = WORKLOADS[workload]
+    keras.utils.set_random_seed(0)
+    if cell == "keras_lstm":
+        rnn = keras.layers.LSTM(spec["units"])
+    else:
+        rnn = lstm_apps.LSTM(spec["units"], variant=cell)
+    if spec["kind"] == "regression":
+        model = keras.Sequential(
+            [keras.Input((spec["steps"], spec["features"])), rnn, keras.layers.Dense(1)]
+        )
+        loss = "mse"
+    else:
+        model = keras.Sequential(
+            [
+                keras.Input((spec["steps"],), dtype="int32"),
+                keras.layers.Embedding(spec["vocab"], spec["embed"]),
+                rnn,
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
+        loss = "binary_crossentropy"
+    model.compile(optimizer="adam", loss=loss, jit_compile=jit)
+    return model
+
+
+def data(workload: str, batches: int):
+    spec = WORKLOADS[workload]
+    rng = np.random.default_rng(0)
+    n = spec["batch"] * batches
+    if spec["kind"] == "regression":
+        x = rng.normal(size=(n, spec["steps"], spec["features"])).astype("float32")
+        y = rng.normal(size=(n, 1)).astype("float32")
+    else:
+        x = rng.integers(1, spec["vocab"], size=(n, spec["steps"])).astype("int32")
+        y = rng.integers(0, 2, size=(n, 1)).astype("float32")
+    return x, y
+
+
+def _batch_times(run) -> float:
+    import keras
+
+    class Clock(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.stamps: list[float] = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.stamps.append(time.perf_counter())
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.stamps.append(time.perf_counter())
+
+    clock = Clock()
+    run(clock)
+    return float(np.median(np.diff(clock.stamps)))
+
+
+def measure_speed(workload, cells, reps, batches, jit):
+    x, y = data(workload, batches)
+    batch = WORKLOADS[workload]["batch"]
+    models = {}
+    for cell in cells:
+        for compiled in [False, True] if jit else [False]:
+            model = build(workload, cell, compiled)
+            model.fit(x, y, batch_size=batch, epochs=1, verbose=0)  # trace + warm up
+            model.predict(x, batch_size=batch, verbose=0)
+            models[(cell, compiled)] = model
+    train = {key: [] for key in models}
+    predict = {key: [] for key in models}
+    for _ in range(reps):
+        for key, model in models.items():
+            train[key].append(
+                _batch_times(
+                    lambda cb, m=model: m.fit(
+                        x, y, batch_size=batch, epochs=1, verbose=0, callbacks=[cb]
+                    )
+                )
+            )
+            predict[key].append(
+                _batch_times(
+                    lambda cb, m=model: m.predict(x, batch_size=batch, verbose=0, callbacks=[cb])
+                )
+            )
+    return {
+        key: (batch / float(np.median(train[key])), batch / float(np.median(predict[key])))
+        for key in models
+    }
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _peak_rss_child(workload: str, cell: str) -> None:
+    x, y = data(workload, 4)
+    model = build(workload, cell, False)
+    model(x[:1])
+    before = _rss_mb()  # runtime, data and weights: the same for every cell
+    model.fit(x, y, batch_size=WORKLOADS[workload]["batch"], epochs=2, verbose=0)
+    model.predict(x, batch_size=WORKLOADS[workload]["batch"], verbose=0)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"peak_rss_mb": peak - before}))
+
+
+def measure_memory(workload: str, cell: str) -> float:
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory-child", workload, cell],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_mb"]
+
+
+def main() -> None:
+    import lstm_apps
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cells", default=",".join(lstm_apps.cells.names()))
+    parser.add_argument("--workloads", default="W1,W2")
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--batches", type=int, default=15, help="batches per timed epoch")
+    parser.add_argument("--jit", action="store_true", help="also measure jit_compile=True")
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        _peak_rss_child(*args.memory_child)
+        return
+    if args.reps < 5:
+        print(f"note: --reps {args.reps} < 5; the issue asks for the median of at least 5")
+    import keras
+
+    cells = ["keras_lstm"] + [c for c in args.cells.split(",") if c and c != "keras_lstm"]
+    print(f"backend={keras.backend.backend()} keras={keras.__version__} cores={os.cpu_count()}")
+    for workload in args.workloads.split(","):
+        print(f"\n== {workload}: {WORKLOADS[workload]}  (reps={args.reps}, batches={args.batches})")
+        speed = measure_speed(workload, cells, args.reps, args.batches, args.jit)
+        base_train, base_pred = speed[("keras_lstm", False)]
+        header = f"{'cell':<12}{'train/s':>9}{'ratio':>7}{'pred/s':>9}{'ratio':>7}"
+        if args.jit:
+            header += f"{'jit train':>11}{'ratio':>7}{'jit pred':>10}{'ratio':>7}"
+        if not args.no_memory:
+            header += f"{'train MB':>9}{'ratio':>7}"
+        print(header)
+        base_mem = None if args.no_memory else measure_memory(workload, "keras_lstm")
+        for cell in cells:
+            train, pred = speed[(cell, False)]
+            line = f"{cell:<12}{train:9.0f}{train / base_train:7.2f}{pred:9.0f}{pred / base_pred:7.2f}"
+            if args.jit:
+                jtrain, jpred = speed[(cell, True)]
+                line += f"{jtrain:11.0f}{jtrain / base_train:7.2f}{jpred:10.0f}{jpred / base_pred:7.2f}"
+            if base_mem is not None:
+                mem = base_mem if cell == "keras_lstm" else measure_memory(workload, cell)
+                line += f"{mem:9.0f}{mem / base_mem:7.2f}"
+            print(line, flush=True)
+    print("\nratios: relative to keras.layers.LSTM (jit columns: relative to keras.layers.LSTM "
+          "without jit) in this run; > 1 is faster (or, for memory, more).")
+
+
+if __name__ == "__main__":
+    main()
