@@ -199,16 +199,22 @@ def main() -> None:
         base_mem = None if args.no_memory else measure_memory(workload, "keras_lstm")
         for cell in cells:
             train, pred = speed[(cell, False)]
-            line = f"{cell:<12}{train:9.0f}{train / base_train:7.2f}{pred:9.0f}{pred / base_pred:7.2f}"
+            line = (
+                f"{cell:<12}{train:9.0f}{train / base_train:7.2f}{pred:9.0f}{pred / base_pred:7.2f}"
+            )
             if args.jit:
                 jtrain, jpred = speed[(cell, True)]
-                line += f"{jtrain:11.0f}{jtrain / base_train:7.2f}{jpred:10.0f}{jpred / base_pred:7.2f}"
+                line += (
+                    f"{jtrain:11.0f}{jtrain / base_train:7.2f}{jpred:10.0f}{jpred / base_pred:7.2f}"
+                )
             if base_mem is not None:
                 mem = base_mem if cell == "keras_lstm" else measure_memory(workload, cell)
                 line += f"{mem:9.0f}{mem / base_mem:7.2f}"
             print(line, flush=True)
-    print("\nratios: relative to keras.layers.LSTM (jit columns: relative to keras.layers.LSTM "
-          "without jit) in this run; > 1 is faster (or, for memory, more).")
+    print(
+        "\nratios: relative to keras.layers.LSTM (jit columns: relative to keras.layers.LSTM "
+        "without jit) in this run; > 1 is faster (or, for memory, more)."
+    )
 
 
 if __name__ == "__main__":

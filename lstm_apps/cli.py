@@ -30,9 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="LSTM cells, gate introspection, recipes and tuning for Keras 3.",
     )
     parser.add_argument("--version", action="version", version=f"lstm-apps {__version__}")
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="show lstm_apps log messages"
-    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show lstm_apps log messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMANDS:
         try:

@@ -5,10 +5,9 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
-
-import keras
 from keras import ops
 
 import lstm_apps
@@ -201,10 +200,17 @@ def test_constant_initializers_match_reference_and_keras():
     std = lstm_apps.LSTM(3, "standard", return_sequences=True, **init)
     np.testing.assert_allclose(_np(std(x)), _np(ref(x)), atol=1e-6)
     for name in ["peephole", "coupled", "fgr", "noaf"]:
-        layer = lstm_apps.LSTM(
-            3, name, return_sequences=True, peephole_initializer=keras.initializers.Constant(0.1),
-            **init,
-        ) if name != "coupled" else lstm_apps.LSTM(3, name, return_sequences=True, **init)
+        layer = (
+            lstm_apps.LSTM(
+                3,
+                name,
+                return_sequences=True,
+                peephole_initializer=keras.initializers.Constant(0.1),
+                **init,
+            )
+            if name != "coupled"
+            else lstm_apps.LSTM(3, name, return_sequences=True, **init)
+        )
         got = _np(layer(x))
         want, _, _ = run_reference(name, weights_of(layer.cell), x.astype("float64"))
         np.testing.assert_allclose(got, want, atol=1e-6)
@@ -217,8 +223,9 @@ def test_finite_difference_gradients(name):
     # for the whole process) and torch (whose float64 forward pass here still
     # carries ~1e-7 relative noise, which central differences amplify), a
     # float32 check with a looser bar.
-    dtype, eps, atol, rtol = ("float64", 1e-6, 1e-6, 1e-5) if BACKEND == "tensorflow" else (
-        "float32", 1e-3, 2e-3, 2e-2)
+    dtype, eps, atol, rtol = (
+        ("float64", 1e-6, 1e-6, 1e-5) if BACKEND == "tensorflow" else ("float32", 1e-3, 2e-3, 2e-2)
+    )
     rng = np.random.default_rng(4)
     x = rng.normal(size=(2, 4, 3)).astype(dtype)
     layer = lstm_apps.LSTM(3, name, return_sequences=True, dtype=dtype)
@@ -293,8 +300,12 @@ def test_stacked_bidirectional_in_functional_sequential_subclassed(name):
     functional = keras.Model(inputs, keras.layers.Dense(1)(h))
 
     sequential = keras.Sequential(
-        [keras.Input((5, 3)), lstm_apps.LSTM(4, name, return_sequences=True),
-         lstm_apps.LSTM(4, name), keras.layers.Dense(1)]
+        [
+            keras.Input((5, 3)),
+            lstm_apps.LSTM(4, name, return_sequences=True),
+            lstm_apps.LSTM(4, name),
+            keras.layers.Dense(1),
+        ]
     )
 
     class Sub(keras.Model):
@@ -318,8 +329,11 @@ def test_stacked_bidirectional_in_functional_sequential_subclassed(name):
 def test_dropout_mask_fixed_across_time(wrapper):
     units = 16
     cell_kwargs = dict(
-        dropout=0.5, kernel_initializer="zeros", recurrent_initializer="zeros",
-        unit_forget_bias=False, seed=7,
+        dropout=0.5,
+        kernel_initializer="zeros",
+        recurrent_initializer="zeros",
+        unit_forget_bias=False,
+        seed=7,
     )
     if wrapper == "lstm_apps.LSTM":
         layer = lstm_apps.LSTM(units, return_sequences=True, **cell_kwargs)
@@ -359,7 +373,9 @@ def test_mixed_float16(name):
         rng = np.random.default_rng(9)
         x = rng.normal(size=(8, 5, 3)).astype("float32")
         layer = lstm_apps.LSTM(4, name, return_sequences=True)
-        model = keras.Sequential([keras.Input((5, 3)), layer, keras.layers.Dense(1, dtype="float32")])
+        model = keras.Sequential(
+            [keras.Input((5, 3)), layer, keras.layers.Dense(1, dtype="float32")]
+        )
         model.compile(optimizer="adam", loss="mse")
         model.fit(x, rng.normal(size=(8, 5, 1)), epochs=1, verbose=0)
         assert layer(x).dtype == "float16" or str(layer(x).dtype).endswith("float16")
@@ -376,8 +392,15 @@ def test_mixed_float16(name):
 @pytest.mark.parametrize("name", ALL)
 def test_config_round_trip(name):
     layer = lstm_apps.LSTM(
-        3, name, dropout=0.1, recurrent_dropout=0.2, activation="relu",
-        kernel_regularizer="l2", seed=5, return_sequences=True, go_backwards=True,
+        3,
+        name,
+        dropout=0.1,
+        recurrent_dropout=0.2,
+        activation="relu",
+        kernel_regularizer="l2",
+        seed=5,
+        return_sequences=True,
+        go_backwards=True,
     )
     clone = lstm_apps.LSTM.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
@@ -391,8 +414,15 @@ def test_config_round_trip(name):
 def test_full_keras_argument_list():
     import inspect
 
-    keras_args = set(inspect.signature(keras.layers.LSTMCell.__init__).parameters) - {"self", "kwargs"}
-    for klass in (lstm_apps.StandardLSTMCell, lstm_apps.PeepholeLSTMCell, lstm_apps.CoupledLSTMCell):
+    keras_args = set(inspect.signature(keras.layers.LSTMCell.__init__).parameters) - {
+        "self",
+        "kwargs",
+    }
+    for klass in (
+        lstm_apps.StandardLSTMCell,
+        lstm_apps.PeepholeLSTMCell,
+        lstm_apps.CoupledLSTMCell,
+    ):
         ours = klass(2)
         ref = keras.layers.LSTMCell(2)
         for arg in keras_args:
@@ -424,7 +454,11 @@ def test_names_and_lookup():
         (dict(units=2.5), ValueError, r"`units`.*got 2.5 \(type float\)"),
         (dict(units="8"), ValueError, r"`units`.*got '8' \(type str\)"),
         (dict(units=True), ValueError, r"`units`.*got True"),
-        (dict(units=4, dropout=1.0), ValueError, r"`dropout`, expected a float in \[0, 1\), got 1.0"),
+        (
+            dict(units=4, dropout=1.0),
+            ValueError,
+            r"`dropout`, expected a float in \[0, 1\), got 1.0",
+        ),
         (dict(units=4, dropout=-0.1), ValueError, r"`dropout`.*got -0.1"),
         (dict(units=4, recurrent_dropout=1.5), ValueError, r"`recurrent_dropout`.*got 1.5"),
         (dict(units=4, dropout="x"), TypeError, r"`dropout`.*got 'x' \(type str\)"),
@@ -441,7 +475,9 @@ def test_bad_arguments(klass, kwargs, error, pattern):
 
 def test_non_3d_input():
     layer = lstm_apps.LSTM(3)
-    with pytest.raises(ValueError, match=r"expected ndim=3, found ndim=2. Full shape received: \(4, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"expected ndim=3, found ndim=2. Full shape received: \(4, 5\)"
+    ):
         layer(np.zeros((4, 5), "float32"))
     with pytest.raises(ValueError, match=r"3-D.*received step input shape"):
         keras.layers.RNN(lstm_apps.PeepholeLSTMCell(3))(np.zeros((2, 3, 4, 5), "float32"))

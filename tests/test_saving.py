@@ -7,10 +7,9 @@ import subprocess
 import sys
 import textwrap
 
+import keras
 import numpy as np
 import pytest
-
-import keras
 
 import lstm_apps
 from lstm_apps import cells
@@ -42,10 +41,19 @@ def _models(name):
     h = lstm_apps.LSTM(4, name, return_sequences=True, dropout=0.1, recurrent_dropout=0.1)(inputs)
     h = keras.layers.Bidirectional(keras.layers.RNN(cells.create(name, 3)))(h)
     yield "functional", keras.Model(inputs, keras.layers.Dense(2)(h))
-    yield "sequential", keras.Sequential(
-        [keras.Input((6, 3)), keras.layers.RNN(cells.create(name, 5, peephole_initializer="ones")
-                                                if name != "coupled" else cells.create(name, 5, peephole=True)),
-         keras.layers.Dense(1)]
+    yield (
+        "sequential",
+        keras.Sequential(
+            [
+                keras.Input((6, 3)),
+                keras.layers.RNN(
+                    cells.create(name, 5, peephole_initializer="ones")
+                    if name != "coupled"
+                    else cells.create(name, 5, peephole=True)
+                ),
+                keras.layers.Dense(1),
+            ]
+        ),
     )
 
 
@@ -58,14 +66,19 @@ def test_save_and_load_in_fresh_process(tmp_path):
         for kind, model in _models(name):
             key = f"{name}-{kind}"
             model(x)
-            model.set_weights([rng.normal(0, 0.5, w.shape).astype(w.dtype) for w in model.get_weights()])
+            model.set_weights(
+                [rng.normal(0, 0.5, w.shape).astype(w.dtype) for w in model.get_weights()]
+            )
             expected[key] = keras.ops.convert_to_numpy(model(x))
             model.save(tmp_path / f"{key}.keras")
     (tmp_path / "names.txt").write_text("\n".join(expected))
     env = {**os.environ, "KERAS_BACKEND": keras.backend.backend(), "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
         [sys.executable, "-c", _LOADER, str(tmp_path)],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"loaded {len(expected)}" in result.stdout

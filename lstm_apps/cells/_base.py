@@ -67,8 +67,7 @@ class GateSpec:
     def __post_init__(self) -> None:
         if self.coupled and (self.input_gate or not self.forget_gate):
             raise ValueError(
-                "A coupled GateSpec needs `input_gate=False` and "
-                f"`forget_gate=True`, got {self}."
+                f"A coupled GateSpec needs `input_gate=False` and `forget_gate=True`, got {self}."
             )
         for gate in self.peepholes:
             if gate not in ("i", "f", "o"):
@@ -127,9 +126,7 @@ class _DropoutMaskCache:
     """Fallback dropout-mask cache (same protocol as Keras's mix-in)."""
 
     def _create_dropout_mask(self, step_input, rate):
-        return keras.random.dropout(
-            ops.ones_like(step_input), rate=rate, seed=self.seed_generator
-        )
+        return keras.random.dropout(ops.ones_like(step_input), rate=rate, seed=self.seed_generator)
 
     def get_dropout_mask(self, step_input):
         if getattr(self, "_dropout_mask", None) is None and self.dropout > 0:
@@ -137,10 +134,7 @@ class _DropoutMaskCache:
         return getattr(self, "_dropout_mask", None)
 
     def get_recurrent_dropout_mask(self, step_input):
-        if (
-            getattr(self, "_recurrent_dropout_mask", None) is None
-            and self.recurrent_dropout > 0
-        ):
+        if getattr(self, "_recurrent_dropout_mask", None) is None and self.recurrent_dropout > 0:
             self._recurrent_dropout_mask = self._create_dropout_mask(
                 step_input, self.recurrent_dropout
             )
@@ -245,34 +239,24 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
             )
         act = keras.activations
         self.activation = _get_object(act, "activation", activation)
-        self.recurrent_activation = _get_object(
-            act, "recurrent_activation", recurrent_activation
-        )
+        self.recurrent_activation = _get_object(act, "recurrent_activation", recurrent_activation)
         init, reg, con = keras.initializers, keras.regularizers, keras.constraints
         self.kernel_initializer = _get_object(init, "kernel_initializer", kernel_initializer)
         self.recurrent_initializer = _get_object(
             init, "recurrent_initializer", recurrent_initializer
         )
         self.bias_initializer = _get_object(init, "bias_initializer", bias_initializer)
-        self.peephole_initializer = _get_object(
-            init, "peephole_initializer", peephole_initializer
-        )
+        self.peephole_initializer = _get_object(init, "peephole_initializer", peephole_initializer)
         self.kernel_regularizer = _get_object(reg, "kernel_regularizer", kernel_regularizer)
         self.recurrent_regularizer = _get_object(
             reg, "recurrent_regularizer", recurrent_regularizer
         )
         self.bias_regularizer = _get_object(reg, "bias_regularizer", bias_regularizer)
-        self.peephole_regularizer = _get_object(
-            reg, "peephole_regularizer", peephole_regularizer
-        )
+        self.peephole_regularizer = _get_object(reg, "peephole_regularizer", peephole_regularizer)
         self.kernel_constraint = _get_object(con, "kernel_constraint", kernel_constraint)
-        self.recurrent_constraint = _get_object(
-            con, "recurrent_constraint", recurrent_constraint
-        )
+        self.recurrent_constraint = _get_object(con, "recurrent_constraint", recurrent_constraint)
         self.bias_constraint = _get_object(con, "bias_constraint", bias_constraint)
-        self.peephole_constraint = _get_object(
-            con, "peephole_constraint", peephole_constraint
-        )
+        self.peephole_constraint = _get_object(con, "peephole_constraint", peephole_constraint)
         super().__init__(**kwargs)
         self.use_bias = bool(use_bias)
         self.unit_forget_bias = bool(unit_forget_bias)
@@ -418,9 +402,13 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         blocks = spec.blocks
         if spec.gate_recurrence:
             a = ops.matmul(states[2], self.gate_recurrent_kernel)
-            parts = dict(zip(spec.recurrent_gates, ops.split(a, len(spec.recurrent_gates), axis=-1)))
+            parts = dict(
+                zip(spec.recurrent_gates, ops.split(a, len(spec.recurrent_gates), axis=-1))
+            )
             zs = dict(zip(blocks, ops.split(z, len(blocks), axis=-1)))
-            z = ops.concatenate([zs[b] + parts[b] if b in parts else zs[b] for b in blocks], axis=-1)
+            z = ops.concatenate(
+                [zs[b] + parts[b] if b in parts else zs[b] for b in blocks], axis=-1
+            )
         sig = self.recurrent_activation
         gates: dict[str, Any] = {}
         peep_if = [g for g in ("i", "f") if g in spec.peepholes]
@@ -463,9 +451,7 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         h = gates["o"] * out_c if "o" in gates else out_c
         new_states = [h, c]
         if spec.gate_recurrence:
-            new_states.append(
-                ops.concatenate([gates[g_] for g_ in spec.recurrent_gates], axis=-1)
-            )
+            new_states.append(ops.concatenate([gates[g_] for g_ in spec.recurrent_gates], axis=-1))
         return h, new_states, gates
 
     def _peephole(self, gate: str, c: Any) -> Any:
@@ -477,10 +463,7 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         return h, new_states
 
     def get_initial_state(self, batch_size: Any = None) -> list[Any]:
-        return [
-            ops.zeros((batch_size, size), dtype=self.compute_dtype)
-            for size in self.state_size
-        ]
+        return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in self.state_size]
 
     # ----------------------------------------------------------------- config
     def get_config(self) -> dict[str, Any]:

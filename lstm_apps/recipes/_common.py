@@ -115,8 +115,7 @@ def recurrent_stack(
     sizes = [units] * layers if isinstance(units, int) else list(units)
     if len(sizes) != layers:
         raise ValueError(
-            f"Received {len(sizes)} values for argument `units`, expected one or "
-            f"`layers`={layers}."
+            f"Received {len(sizes)} values for argument `units`, expected one or `layers`={layers}."
         )
     out = []
     for index, size in enumerate(sizes):
