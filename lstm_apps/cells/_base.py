@@ -267,6 +267,9 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         if spec.gate_recurrence:
             self.state_size.append(self.units * len(spec.recurrent_gates))
         self.output_size = self.units
+        # Set by `lstm_apps.layers.LSTM` while its loop runs on inputs that it
+        # has already passed through `project_inputs`.
+        self._inputs_projected = False
 
     # ------------------------------------------------------------------ build
     @property
@@ -458,7 +461,10 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         return c * getattr(self, _peephole_name(gate))
 
     def call(self, inputs: Any, states: Sequence[Any], training: bool = False):
-        z_x = self.project_inputs(inputs, training=training)
+        if self._inputs_projected:
+            z_x = inputs
+        else:
+            z_x = self.project_inputs(inputs, training=training)
         h, new_states, _ = self.step(z_x, states, training=training)
         return h, new_states
 
