@@ -18,6 +18,8 @@ _LAZY: dict[str, str] = {
     "trace_gates": "lstm_apps.gates",
     "GateTrace": "lstm_apps.gates",
     "GateMonitor": "lstm_apps.callbacks",
+    "tuning": "lstm_apps.tuning",
+    "tune": "lstm_apps.tuning",
 }
 
 __all__ = [
@@ -32,6 +34,8 @@ __all__ = [
     "cells",
     "layers",
     "trace_gates",
+    "tune",
+    "tuning",
 ]
 
 from lstm_apps import cells, layers  # noqa: E402  (registers the custom objects)

@@ -1,0 +1,662 @@
+"""Long-range memory: can a cell carry what it saw at step 10 to step 400?
+
+`run(config) -> MemoryResult` trains small models on a classic long-dependency
+task at several sequence lengths and reports, per length, whether each model
+solves it (test error far below the trivial baseline's) and how its forget
+gate holds the information.
+
+Tasks (`MemoryConfig.task`), each sequence of shape `(length, 2)`: channel 0
+holds random values in [0, 1), channel 1 marks the relevant steps.
+
+- "adding" (Hochreiter & Schmidhuber, 1997): two steps are marked, the first
+  among the first `marker_window` steps, the second before the middle of the
+  sequence; the target is the sum of the two marked values. Predicting the
+  mean (1.0) gives MSE 1/6.
+- "recall": one step among the first `marker_window` is marked; the target
+  is its value (MSE 1/12 for the mean).
+
+Either way the model reads the whole sequence and answers at the end, so it
+has to hold a value for at least `length / 2` steps. The models: any
+lstm_apps cell or variant, `keras_lstm`, `gru`, and `keras.layers.SimpleRNN`
+("simple_rnn", the gateless baseline); LSTM cells run once per value of
+`unit_forget_bias` (forget-gate bias initialised to 1, or 0).
+
+Forget gate: after training, `lstm_apps.trace_gates` reads the gates on test
+sequences. `forget_mean` is the mean forget gate; `retention` is, for the
+unit that holds best, the product of its forget gate from the (first) marked
+step to the end: the fraction of what the cell stored at the marker that
+survives to the answer (median over sequences). With `unit_forget_bias=False`
+the gates start near 0.5, so an untrained cell keeps about 0.5^T of a value and
+the gradient that should teach it to remember vanishes as fast; with bias 1 they
+start near 0.73. Retention measures the cell's self-loop only: a trained LSTM
+can also carry a value through its recurrent weights (re-writing it at each
+step), so a model may solve the task with a modest retention.
+
+Cost: the adding problem has a long plateau before it is learned, growing with
+the length. On two CPU cores the default study (lengths 25, 50, 100, 20 epochs)
+takes about 7 minutes; lengths 200 and 400 need many more epochs (`--epochs`)
+and are best run on a GPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lstm_apps import _io
+from lstm_apps.recipes._common import check_cell, config_to_dict, recipe_cells
+
+__all__ = [
+    "MODELS",
+    "TASKS",
+    "MemoryConfig",
+    "MemoryResult",
+    "make_task",
+    "plot_forget_curves",
+    "plot_memory_results",
+    "run",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Long-dependency tasks.
+TASKS = ("adding", "recall")
+#: Models beside the recipe cells: the gateless baseline.
+MODELS = ("simple_rnn",)
+_NOT_LSTM = ("gru", "simple_rnn")
+
+
+def _help(text: str, **extra: Any) -> dict[str, Any]:
+    return {"help": text, **extra}
+
+
+# ====================================================================== data
+def make_task(
+    task: str, samples: int, length: int, marker_window: int = 10, seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sequences of a long-dependency task.
+
+    Args:
+        task: "adding" or "recall" (see the module docstring).
+        samples: Number of sequences.
+        length: Steps per sequence (>= 2 * marker_window + 2 for "adding",
+            > marker_window for "recall").
+        marker_window: The (first) marked step lies in `[0, marker_window)`.
+        seed: Seed of the NumPy generator.
+
+    Returns:
+        `(x, y, first)`: inputs `(samples, length, 2)` float32, targets
+        `(samples, 1)` float32, and the position of the first marked step
+        of each sequence `(samples,)`.
+
+    Example:
+
+    >>> from lstm_apps.recipes.memory import make_task
+    >>> x, y, first = make_task("adding", 4, 50, seed=0)
+    >>> x.shape, y.shape, x[..., 1].sum(axis=1).tolist(), bool((first < 10).all())
+    ((4, 50, 2), (4, 1), [2.0, 2.0, 2.0, 2.0], True)
+    """
+    if task not in TASKS:
+        raise ValueError(
+            f"Received an invalid value for argument `task`, expected one of {list(TASKS)}, "
+            f"got {task!r}."
+        )
+    for name, value in (("samples", samples), ("length", length),
+                        ("marker_window", marker_window)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(
+                f"Received an invalid value for argument `{name}`, expected an integer "
+                f">= 1, got {value!r}."
+            )
+    minimum = 2 * marker_window + 2 if task == "adding" else marker_window + 1
+    if length < minimum:
+        raise ValueError(
+            f"Received `length`={length}, too short for the {task!r} task with "
+            f"`marker_window`={marker_window}: expected at least {minimum}."
+        )
+    rng = np.random.default_rng(seed)
+    rows = np.arange(samples)
+    x = np.zeros((samples, length, 2), dtype="float32")
+    x[:, :, 0] = rng.random((samples, length))
+    first = rng.integers(0, marker_window, samples)
+    x[rows, first, 1] = 1.0
+    y = x[rows, first, 0].copy()
+    if task == "adding":
+        second = rng.integers(marker_window, length // 2, samples)
+        x[rows, second, 1] = 1.0
+        y = y + x[rows, second, 0]
+    return x, y[:, None].astype("float32"), first
+
+
+# ====================================================================== config
+@dataclasses.dataclass(frozen=True)
+class MemoryConfig:
+    """Settings of the long-range memory study (every field is a `lstm-apps memory` option).
+
+    Example:
+
+    >>> from lstm_apps.recipes.memory import MemoryConfig
+    >>> MemoryConfig(lengths=(40, 30), cells=("peephole", "simple_rnn")).lengths
+    (30, 40)
+    >>> MemoryConfig(cells=("lstm9",))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Received an invalid value for argument `cells`, expected names among ...
+    """
+
+    task: str = dataclasses.field(
+        default="adding", metadata=_help("long-dependency task", choices=TASKS)
+    )
+    lengths: tuple[int, ...] = dataclasses.field(
+        default=(25, 50, 100), metadata=_help("sequence lengths")
+    )
+    cells: tuple[str, ...] = dataclasses.field(
+        default=("standard", "simple_rnn"),
+        metadata=_help("lstm_apps cells, keras_lstm, gru or simple_rnn"),
+    )
+    unit_forget_bias: tuple[bool, ...] = dataclasses.field(
+        default=(True, False),
+        metadata=_help("forget-gate bias initialisations tried for LSTM cells (on/off)"),
+    )
+    units: int = dataclasses.field(default=32, metadata=_help("units of the recurrent layer"))
+    train_samples: int = dataclasses.field(default=2000, metadata=_help("training sequences"))
+    test_samples: int = dataclasses.field(
+        default=500, metadata=_help("validation and test sequences (each)")
+    )
+    epochs: int = dataclasses.field(default=20, metadata=_help("maximum epochs per model"))
+    batch_size: int = dataclasses.field(default=16, metadata=_help("sequences per batch"))
+    learning_rate: float = dataclasses.field(default=1e-3, metadata=_help("Adam learning rate"))
+    clipnorm: float | None = dataclasses.field(
+        default=1.0, metadata=_help("gradient clipping by norm (none: off)")
+    )
+    marker_window: int = dataclasses.field(
+        default=10, metadata=_help("the first marked step lies among the first N steps")
+    )
+    solved_ratio: float = dataclasses.field(
+        default=0.1,
+        metadata=_help("solved when test MSE < this fraction of the trivial baseline's"),
+    )
+    stop_when_solved: bool = dataclasses.field(
+        default=True, metadata=_help("stop training a model once its validation error solves")
+    )
+    seed: int = dataclasses.field(default=0, metadata=_help("random seed"))
+    output_dir: str | None = dataclasses.field(
+        default="runs/memory", metadata=_help("where run folders go (none: write nothing)")
+    )
+    run_name: str | None = dataclasses.field(
+        default=None, metadata=_help("run folder name (default: time stamp and task)")
+    )
+    plots: bool = dataclasses.field(default=True, metadata=_help("write figures to plots/"))
+    verbose: int = dataclasses.field(
+        default=0, metadata=_help("Keras progress output: 0 silent, 1 bar, 2 one line/epoch")
+    )
+
+    def __post_init__(self) -> None:
+        def integer(name: str, value: Any, minimum: int) -> int:
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or (
+                value < minimum
+            ):
+                raise ValueError(
+                    f"Received an invalid value for argument `{name}`, expected an integer "
+                    f">= {minimum}, got {value!r}."
+                )
+            return int(value)
+
+        if self.task not in TASKS:
+            raise ValueError(
+                f"Received an invalid value for argument `task`, expected one of "
+                f"{list(TASKS)}, got {self.task!r}."
+            )
+        for name in ("lengths", "cells", "unit_forget_bias"):
+            value = getattr(self, name)
+            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
+                raise TypeError(
+                    f"Received an invalid value for argument `{name}`, expected a non-empty "
+                    f"sequence, got {value!r}."
+                )
+        integer("marker_window", self.marker_window, 1)
+        minimum = 2 * self.marker_window + 2 if self.task == "adding" else (
+            self.marker_window + 1)
+        for value in self.lengths:
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or (
+                value < minimum
+            ):
+                raise ValueError(
+                    f"Received an invalid value for argument `lengths`, expected integers "
+                    f">= {minimum} for the {self.task!r} task with `marker_window`="
+                    f"{self.marker_window}, got {value!r}."
+                )
+        lengths = tuple(int(v) for v in self.lengths)
+        valid = recipe_cells() + list(MODELS)
+        cells = []
+        for cell in self.cells:
+            key = cell.lower() if isinstance(cell, str) else None
+            if key not in valid:
+                raise ValueError(
+                    f"Received an invalid value for argument `cells`, expected names among "
+                    f"{valid}, got {cell!r}."
+                )
+            cells.append(key if key in MODELS else check_cell(key, "cells"))
+        if any(not isinstance(b, (bool, np.bool_)) for b in self.unit_forget_bias):
+            raise TypeError(
+                "Received an invalid value for argument `unit_forget_bias`, expected "
+                f"booleans, got {self.unit_forget_bias!r}."
+            )
+        object.__setattr__(self, "lengths", tuple(sorted(set(lengths))))
+        object.__setattr__(self, "cells", tuple(dict.fromkeys(cells)))
+        object.__setattr__(
+            self, "unit_forget_bias", tuple(dict.fromkeys(bool(b) for b in self.unit_forget_bias))
+        )
+        for name in ("units", "train_samples", "test_samples", "epochs", "batch_size"):
+            object.__setattr__(self, name, integer(name, getattr(self, name), 1))
+        object.__setattr__(self, "seed", integer("seed", self.seed, 0))
+        object.__setattr__(self, "verbose", integer("verbose", self.verbose, 0))
+        if self.verbose > 2:
+            raise ValueError(
+                f"Received an invalid value for argument `verbose`, expected 0, 1 or 2, got "
+                f"{self.verbose!r}."
+            )
+        for name, low, high in (("learning_rate", 0.0, 1.0), ("solved_ratio", 0.0, 1.0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                low < value <= high
+            ):
+                raise ValueError(
+                    f"Received an invalid value for argument `{name}`, expected a number in "
+                    f"({low}, {high}], got {value!r}."
+                )
+        if self.clipnorm is not None and (
+            isinstance(self.clipnorm, bool) or not isinstance(self.clipnorm, (int, float))
+            or not self.clipnorm > 0
+        ):
+            raise ValueError(
+                "Received an invalid value for argument `clipnorm`, expected a positive "
+                f"number or None, got {self.clipnorm!r}."
+            )
+        for name in ("output_dir", "run_name"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise TypeError(
+                    f"Received an invalid value for argument `{name}`, expected a non-empty "
+                    f"string or None, got {value!r}."
+                )
+
+    def models(self) -> list[tuple[str, str, bool | None]]:
+        """`(label, cell, unit_forget_bias)` of every model trained at each length."""
+        out = []
+        for cell in self.cells:
+            if cell in _NOT_LSTM:
+                out.append((cell, cell, None))
+                continue
+            for bias in self.unit_forget_bias:
+                out.append((cell if bias else f"{cell}/bias0", cell, bias))
+        return out
+
+
+# ====================================================================== result
+@dataclasses.dataclass
+class MemoryResult:
+    """What `run` returns.
+
+    Attributes:
+        config: The `MemoryConfig`.
+        results: One row per (length, model): test MSE, the trivial
+            baseline's, their ratio, `solved`, epochs and seconds trained,
+            `forget_mean` and `retention` (NaN for models without a forget
+            gate).
+        history: Training history of every model (columns length, model,
+            epoch, loss, val_loss).
+        forget_curves: Mean forget gate per step (columns length, model,
+            step, mean_f: over sequences and units; holder_f: the unit that
+            holds best).
+        models: The trained models, by `(length, label)`.
+        metrics: JSON-ready summary (as written to `metrics.json`).
+        run_dir: The run folder (None when `output_dir` is None).
+        paths: Files written, by name.
+    """
+
+    config: MemoryConfig
+    results: pd.DataFrame
+    history: pd.DataFrame
+    forget_curves: pd.DataFrame
+    models: dict[tuple[int, str], Any]
+    metrics: dict[str, Any]
+    run_dir: Path | None
+    paths: dict[str, Path]
+
+    def solved(self) -> pd.DataFrame:
+        """A length x model table of True / False."""
+        return self.results.pivot(index="length", columns="model", values="solved")
+
+
+# ====================================================================== model
+def _build(cell: str, units: int, length: int, bias: bool | None, seed: int) -> Any:
+    import keras
+
+    from lstm_apps.recipes._common import recurrent_stack
+
+    inputs = keras.Input((length, 2), name="sequence")
+    if cell == "simple_rnn":
+        layer = keras.layers.SimpleRNN(units, seed=seed, name="rnn_0")
+    else:
+        layer = recurrent_stack(
+            cell, units, seed=seed, unit_forget_bias=True if bias is None else bias
+        )[0]
+    outputs = keras.layers.Dense(1, name="answer")(layer(inputs))
+    return keras.Model(inputs, outputs, name=f"memory_{cell}")
+
+
+def _stop_when_below(threshold: float) -> Any:
+    import keras
+
+    class _StopWhenSolved(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            if logs and logs.get("val_loss", math.inf) < threshold:
+                self.model.stop_training = True
+
+    return _StopWhenSolved()
+
+
+def _forget_stats(
+    model: Any, x: np.ndarray, first: np.ndarray
+) -> tuple[float, float, np.ndarray | None, np.ndarray | None]:
+    """forget_mean, retention and the two forget curves of a traced LSTM layer."""
+    from lstm_apps.gates import trace_gates
+
+    trace = trace_gates(model, x).get("rnn_0")
+    if "f" not in trace.values:  # a variant without forget gate: f = 1
+        value = float(trace.absent.get("f", 1.0))
+        ones = np.full(x.shape[1], value)
+        return value, value ** (x.shape[1] - 1), ones, ones
+    f = np.asarray(trace["f"], dtype="float64")  # (batch, time, units)
+    steps = np.arange(f.shape[1])
+    after = steps[None, :, None] > first[:, None, None]  # after the first marked step
+    log_f = np.where(after, np.log(np.clip(f, 1e-12, 1.0)), 0.0)
+    kept = np.exp(log_f.sum(axis=1))  # (batch, units)
+    holder = int(np.argmax(np.median(kept, axis=0)))
+    retention = float(np.median(kept.max(axis=1)))
+    return float(f.mean()), retention, f.mean(axis=(0, 2)), f[:, :, holder].mean(axis=0)
+
+
+def _run_dir(config: MemoryConfig) -> Path | None:
+    if config.output_dir is None:
+        return None
+    root = Path(config.output_dir)
+    if config.run_name:
+        return root / config.run_name
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path, n = root / f"{stamp}-memory-{config.task}", 1
+    while path.exists():
+        n += 1
+        path = root / f"{stamp}-memory-{config.task}-{n}"
+    return path
+
+
+# ====================================================================== run
+def run(config: MemoryConfig | None = None) -> MemoryResult:
+    """Trains every model of `config` at every length and reads its forget gate.
+
+    Args:
+        config: A `MemoryConfig` (default: the adding problem at lengths 25,
+            50 and 100, standard LSTM with and without forget bias against
+            SimpleRNN: several minutes on a CPU; lengths 200 and 400 need
+            far more training, see the module docstring).
+
+    Returns:
+        A `MemoryResult`. With `config.output_dir`, the run folder holds
+        `model.keras` (the first LSTM at the longest length), every model
+        under `models/`, `metrics.json`, `results.csv`, `history.csv`,
+        `forget_curves.csv`, `config.json`, `tb/` and `plots/`.
+
+    Example:
+
+    >>> from lstm_apps.recipes import memory
+    >>> config = memory.MemoryConfig(task="recall", lengths=(15,), train_samples=64,
+    ...     test_samples=32, epochs=1, units=4, output_dir=None)
+    >>> result = memory.run(config)
+    >>> result.results[["length", "model"]].values.tolist()
+    [[15, 'standard'], [15, 'standard/bias0'], [15, 'simple_rnn']]
+    """
+    import keras
+
+    config = MemoryConfig() if config is None else config
+    if not isinstance(config, MemoryConfig):
+        raise TypeError(
+            "Received an invalid value for argument `config`, expected a MemoryConfig, got "
+            f"{type(config).__name__}."
+        )
+    run_dir = _run_dir(config)
+    rows, histories, curves = [], [], []
+    models: dict[tuple[int, str], Any] = {}
+    for length in config.lengths:
+        seed = config.seed + length
+        x, y, _ = make_task(config.task, config.train_samples, length,
+                            config.marker_window, seed=seed)
+        x_val, y_val, _ = make_task(config.task, config.test_samples, length,
+                                    config.marker_window, seed=seed + 1)
+        x_test, y_test, first = make_task(config.task, config.test_samples, length,
+                                          config.marker_window, seed=seed + 2)
+        baseline = float(np.mean((y_test - y.mean()) ** 2))
+        threshold = config.solved_ratio * baseline
+        for label, cell, bias in config.models():
+            keras.utils.set_random_seed(config.seed)
+            model = _build(cell, config.units, length, bias, config.seed)
+            model.compile(
+                optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm),
+                loss="mse",
+            )
+            callbacks: list[Any] = []
+            if config.stop_when_solved:
+                callbacks.append(_stop_when_below(0.5 * threshold))
+            if run_dir is not None:
+                tag = f"L{length}-{label.replace('/', '-')}"
+                callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tb" / tag)))
+            started = time.perf_counter()
+            fit = model.fit(
+                x, y, validation_data=(x_val, y_val), epochs=config.epochs,
+                batch_size=config.batch_size, callbacks=callbacks, verbose=config.verbose,
+            )
+            seconds = time.perf_counter() - started
+            # A direct call, not `predict`: one compiled predict function per model
+            # would make TensorFlow warn about retracing.
+            pred = np.concatenate(
+                [np.asarray(model(x_test[i : i + 512], training=False))
+                 for i in range(0, len(x_test), 512)]
+            )
+            mse = float(np.mean((pred - y_test) ** 2))
+            row: dict[str, Any] = {
+                "length": length,
+                "model": label,
+                "cell": cell,
+                "unit_forget_bias": bias,
+                "test_mse": mse,
+                "baseline_mse": baseline,
+                "ratio": mse / baseline,
+                "solved": bool(mse < threshold),
+                "epochs": len(fit.history["loss"]),
+                "seconds": round(seconds, 2),
+                "forget_mean": math.nan,
+                "retention": math.nan,
+            }
+            if cell not in _NOT_LSTM:
+                probe = slice(0, min(128, len(x_test)))
+                f_mean, retention, mean_curve, holder_curve = _forget_stats(
+                    model, x_test[probe], first[probe]
+                )
+                row.update(forget_mean=f_mean, retention=retention)
+                curves.append(pd.DataFrame({
+                    "length": length, "model": label, "step": np.arange(length),
+                    "mean_f": mean_curve, "holder_f": holder_curve,
+                }))
+            rows.append(row)
+            hist = pd.DataFrame(fit.history)
+            hist.insert(0, "epoch", np.arange(1, len(hist) + 1))
+            hist.insert(0, "model", label)
+            hist.insert(0, "length", length)
+            histories.append(hist)
+            models[(length, label)] = model
+            logger.info(
+                "length %d %s: MSE %.4g (baseline %.4g) %s in %d epochs, %.0f s", length, label,
+                mse, baseline, "solved" if row["solved"] else "not solved", row["epochs"],
+                seconds,
+            )
+    results = pd.DataFrame(rows)
+    history = pd.concat(histories, ignore_index=True)
+    forget_curves = (
+        pd.concat(curves, ignore_index=True) if curves
+        else pd.DataFrame(columns=["length", "model", "step", "mean_f", "holder_f"])
+    )
+    metrics = {
+        "task": config.task,
+        "solved": {
+            str(length): {r["model"]: r["solved"] for r in rows if r["length"] == length}
+            for length in config.lengths
+        },
+        "results": [
+            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+            for r in rows
+        ],
+        "forget_gate_source": "lstm_apps.trace_gates",
+    }
+    result = MemoryResult(
+        config=config, results=results, history=history, forget_curves=forget_curves,
+        models=models, metrics=metrics, run_dir=run_dir, paths={},
+    )
+    if run_dir is not None:
+        result.paths = _write_run(result)
+    return result
+
+
+def _write_run(result: MemoryResult) -> dict[str, Path]:
+    run_dir = result.run_dir
+    assert run_dir is not None
+    config = result.config
+    paths = {
+        "metrics": _io.write_json(run_dir / "metrics.json", result.metrics),
+        "results": _io.write_csv(run_dir / "results.csv", result.results),
+        "history": _io.write_csv(run_dir / "history.csv", result.history),
+        "forget_curves": _io.write_csv(run_dir / "forget_curves.csv", result.forget_curves),
+        "config": _io.write_json(run_dir / "config.json", config_to_dict(config)),
+        "tb": run_dir / "tb",
+    }
+    longest = max(config.lengths)
+    lstm_labels = [label for label, cell, _ in config.models() if cell not in _NOT_LSTM]
+    main = lstm_labels[0] if lstm_labels else config.models()[0][0]
+    paths["model"] = _io.save_model(run_dir / "model.keras", result.models[(longest, main)])
+    for (length, label), model in result.models.items():
+        name = f"L{length}-{label.replace('/', '-')}.keras"
+        _io.save_model(run_dir / "models" / name, model)
+    if config.plots:
+        paths["plot_results"] = _io.save_figure(
+            run_dir / "plots" / "results.png", plot_memory_results(result.results)
+        )
+        if len(result.forget_curves):
+            for length in config.lengths:
+                paths[f"plot_forget_{length}"] = _io.save_figure(
+                    run_dir / "plots" / f"forget_gate_L{length}.png",
+                    plot_forget_curves(result.forget_curves, length, config.marker_window),
+                )
+    return paths
+
+
+# ====================================================================== plots
+def plot_memory_results(results: pd.DataFrame) -> Any:
+    """Test MSE / trivial-baseline MSE per length, one line per model (log scale).
+
+    Args:
+        results: `MemoryResult.results`.
+
+    Returns:
+        A matplotlib Figure; the dashed line is the "solved" threshold.
+
+    Example:
+
+    >>> import pandas as pd
+    >>> from lstm_apps.recipes.memory import plot_memory_results
+    >>> frame = pd.DataFrame({"length": [10, 20], "model": ["a", "a"], "ratio": [0.01, 0.9],
+    ...                       "solved": [True, False]})
+    >>> len(plot_memory_results(frame).axes)
+    1
+    """
+    from matplotlib.figure import Figure
+
+    needed = {"length", "model", "ratio", "solved"}
+    if not isinstance(results, pd.DataFrame) or not needed <= set(results.columns):
+        raise TypeError(
+            "Received an invalid value for argument `results`, expected "
+            f"`MemoryResult.results` (columns {sorted(needed)})."
+        )
+    fig = Figure(figsize=(7, 4))
+    ax = fig.add_subplot()
+    for model, part in results.groupby("model", sort=False):
+        part = part.sort_values("length")
+        line, = ax.plot(part["length"], part["ratio"], marker="o", label=model)
+        solved = part[part["solved"]]
+        ax.scatter(solved["length"], solved["ratio"], s=120, facecolors="none",
+                   edgecolors=line.get_color())
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    lengths = sorted(results["length"].unique())
+    ax.set_xticks(lengths)
+    ax.set_xticklabels([str(v) for v in lengths])
+    ax.set_xlabel("sequence length")
+    ax.set_ylabel("test MSE / trivial baseline MSE")
+    ax.set_title("Long-range memory (circled: solved)")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def plot_forget_curves(curves: pd.DataFrame, length: int, marker_window: int = 10) -> Any:
+    """Forget gate over time at one length: mean over units, and the holding unit.
+
+    Args:
+        curves: `MemoryResult.forget_curves`.
+        length: The sequence length to show.
+        marker_window: Shades the steps where the first marker can be.
+
+    Returns:
+        A matplotlib Figure.
+
+    Example:
+
+    >>> import numpy as np, pandas as pd
+    >>> from lstm_apps.recipes.memory import plot_forget_curves
+    >>> frame = pd.DataFrame({"length": 20, "model": "a", "step": np.arange(20),
+    ...                       "mean_f": 0.5, "holder_f": 0.99})
+    >>> len(plot_forget_curves(frame, 20).axes)
+    1
+    """
+    from matplotlib.figure import Figure
+
+    if not isinstance(curves, pd.DataFrame) or "mean_f" not in curves.columns:
+        raise TypeError(
+            "Received an invalid value for argument `curves`, expected "
+            "`MemoryResult.forget_curves`."
+        )
+    part = curves[curves["length"] == length]
+    if part.empty:
+        raise ValueError(
+            f"Received `length`={length}, expected one of "
+            f"{sorted(curves['length'].unique())}."
+        )
+    fig = Figure(figsize=(8, 4))
+    ax = fig.add_subplot()
+    for model, rows in part.groupby("model", sort=False):
+        line, = ax.plot(rows["step"], rows["holder_f"], lw=2, label=f"{model}: holding unit")
+        ax.plot(rows["step"], rows["mean_f"], lw=1, linestyle="--", color=line.get_color(),
+                label=f"{model}: mean of units")
+    ax.axvspan(0, marker_window, color="gray", alpha=0.15, label="first marker")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("time step")
+    ax.set_ylabel("forget gate f")
+    ax.set_title(f"Forget gate on test sequences, length {length}")
+    ax.legend(fontsize="small", loc="lower left")
+    return fig

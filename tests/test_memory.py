@@ -1,0 +1,143 @@
+"""Tests of the long-range memory recipe (adding / recall tasks, forget-gate readout)."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from lstm_apps.cli import main
+from lstm_apps.recipes import memory
+
+TINY = dict(lengths=(22,), train_samples=96, test_samples=48, epochs=1, units=4,
+            batch_size=32)
+
+
+def test_adding_task_targets_are_the_marked_sums():
+    x, y, first = memory.make_task("adding", 200, 40, marker_window=10, seed=3)
+    assert x.shape == (200, 40, 2) and y.shape == (200, 1) and x.dtype == np.float32
+    marks = x[..., 1]
+    assert (marks.sum(axis=1) == 2).all()
+    np.testing.assert_allclose(y[:, 0], (x[..., 0] * marks).sum(axis=1), rtol=1e-6)
+    positions = np.argwhere(marks == 1).reshape(200, 2, 2)[:, :, 1]
+    assert (positions[:, 0] < 10).all() and (positions[:, 1] >= 10).all()
+    assert (positions[:, 1] < 20).all()  # the second marker is before the middle
+    np.testing.assert_array_equal(positions[:, 0], first)
+    again = memory.make_task("adding", 200, 40, seed=3)
+    np.testing.assert_array_equal(again[0], x)
+
+
+def test_recall_task_targets_are_the_marked_values():
+    x, y, first = memory.make_task("recall", 50, 30, marker_window=5, seed=0)
+    assert (x[..., 1].sum(axis=1) == 1).all() and (first < 5).all()
+    np.testing.assert_array_equal(y[:, 0], x[np.arange(50), first, 0])
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(task="copy"), ValueError, r"`task`, expected one of \['adding', 'recall'\]"),
+        (dict(lengths=(15,)), ValueError, r"`lengths`, expected integers >= 22 for the "
+                                          r"'adding' task with `marker_window`=10, got 15"),
+        (dict(cells=("lstm9",)), ValueError, r"`cells`, expected names among \[.*simple_rnn"),
+        (dict(cells=()), TypeError, r"`cells`, expected a non-empty sequence"),
+        (dict(unit_forget_bias=(1,)), TypeError, r"`unit_forget_bias`, expected booleans"),
+        (dict(solved_ratio=0), ValueError, r"`solved_ratio`, expected a number in \(0.0, 1.0\]"),
+        (dict(units=0), ValueError, r"`units`, expected an integer >= 1, got 0"),
+    ],
+)
+def test_config_rejects_bad_values(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        memory.MemoryConfig(**kwargs)
+
+
+def test_config_models():
+    config = memory.MemoryConfig(cells=("Peephole", "simple_rnn", "gru"),
+                                 unit_forget_bias=(True, False), lengths=(50, 25, 50))
+    assert config.lengths == (25, 50)
+    assert config.models() == [
+        ("peephole", "peephole", True), ("peephole/bias0", "peephole", False),
+        ("simple_rnn", "simple_rnn", None), ("gru", "gru", None),
+    ]
+    with pytest.raises(ValueError, match=r"`length`=12, too short for the 'adding' task"):
+        memory.make_task("adding", 4, 12)
+
+
+def _lstm_with_constant_forget_gate(bias_f: float, length: int) -> keras.Model:
+    """A standard LSTM whose forget gate is exactly sigmoid(bias_f) at every step."""
+    model = memory._build("standard", 3, length, True, seed=0)
+    cell = model.get_layer("rnn_0").cell
+    cell.kernel.assign(np.zeros(cell.kernel.shape, "float32"))
+    cell.recurrent_kernel.assign(np.zeros(cell.recurrent_kernel.shape, "float32"))
+    bias = np.zeros(cell.bias.shape, "float32")
+    bias[3:6] = bias_f  # gate order i, f, c, o
+    cell.bias.assign(bias)
+    return model
+
+
+@pytest.mark.parametrize("bias_f", [0.0, 3.0])
+def test_forget_stats_read_the_forget_gate(bias_f):
+    length = 30
+    x, _, first = memory.make_task("recall", 16, length, seed=0)
+    model = _lstm_with_constant_forget_gate(bias_f, length)
+    f_mean, retention, mean_curve, holder_curve = memory._forget_stats(model, x, first)
+    f = 1 / (1 + np.exp(-bias_f))
+    assert f_mean == pytest.approx(f, rel=1e-5)
+    np.testing.assert_allclose(mean_curve, f, rtol=1e-5)
+    np.testing.assert_allclose(holder_curve, f, rtol=1e-5)
+    # Retention: f multiplied over the steps after the marker, median over sequences.
+    assert retention == pytest.approx(np.median(f ** (length - 1 - first)), rel=1e-4)
+
+
+def test_run_reports_every_model_and_writes_the_folder(tmp_path):
+    config = memory.MemoryConfig(task="recall", **TINY, output_dir=str(tmp_path),
+                                 run_name="m")
+    result = memory.run(config)
+    frame = result.results
+    assert list(frame["model"]) == ["standard", "standard/bias0", "simple_rnn"]
+    assert set(frame["length"]) == {22}
+    x, y, _ = memory.make_task("recall", 48, 22, seed=22 + 2)
+    for _, row in frame.iterrows():
+        model = result.models[(22, row["model"])]
+        mse = float(np.mean((np.asarray(model(x)) - y) ** 2))
+        assert row["test_mse"] == pytest.approx(mse, rel=1e-4)
+        assert row["solved"] == (row["test_mse"] < 0.1 * row["baseline_mse"])
+    assert frame["baseline_mse"].iloc[0] == pytest.approx(1 / 12, rel=0.3)
+    lstm = frame[frame["model"] != "simple_rnn"]
+    assert lstm["forget_mean"].between(0, 1).all() and lstm["retention"].between(0, 1).all()
+    # Bias 1 starts the forget gate at sigmoid(1) ~ 0.73, bias 0 at 0.5.
+    biased, unbiased = lstm["forget_mean"].to_numpy()
+    assert biased > unbiased
+    assert np.isnan(frame.loc[frame["model"] == "simple_rnn", "forget_mean"]).all()
+    run_dir = tmp_path / "m"
+    for name in ("model.keras", "metrics.json", "results.csv", "history.csv",
+                 "forget_curves.csv", "config.json", "plots/results.png",
+                 "plots/forget_gate_L22.png", "models/L22-simple_rnn.keras"):
+        assert (run_dir / name).is_file(), name
+    assert any((run_dir / "tb").rglob("events.out.tfevents.*"))
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert set(metrics["solved"]["22"]) == {"standard", "standard/bias0", "simple_rnn"}
+    assert set(result.forget_curves["model"]) == {"standard", "standard/bias0"}
+
+
+def test_cli_memory(tmp_path, capsys):
+    code = main(["memory", "--task", "recall", "--lengths", "12", "--marker-window", "4",
+                 "--cells", "coupled", "--unit-forget-bias", "on", "--train-samples", "64",
+                 "--test-samples", "32", "--epochs", "1", "--units", "4",
+                 "--output-dir", str(tmp_path), "--run-name", "c", "--no-plots"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "retention" in out and "coupled" in out
+    assert out.strip().endswith(f"Run folder: {tmp_path / 'c'}")
+    assert main(["memory", "--lengths", "5"]) == 2
+    assert "`lengths`, expected integers >= 22" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_lstm_solves_length_50_and_simple_rnn_does_not():
+    config = memory.MemoryConfig(lengths=(50,), cells=("standard", "simple_rnn"),
+                                 unit_forget_bias=(True,), output_dir=None)
+    solved = memory.run(config).solved()
+    assert bool(solved.loc[50, "standard"]) and not bool(solved.loc[50, "simple_rnn"])
