@@ -1,0 +1,309 @@
+"""`lstm-apps tune forecast|sentiment`: a hyperparameter search over a recipe.
+
+Every field of the recipe's config is an option (`--lookback 60`,
+`--no-plots`, ...), except the tuned ones, which take a search range:
+`--units 16 64 16` (min max [step]), `--units 32` (fixed), `--units none`
+(not tuned: the config's value); `--cells standard peephole gru` (also the
+groups `default`, `ablations`, `all`); `--unit-forget-bias true false`.
+`--config FILE` starts from a saved config (e.g. a `best_config.json`).
+
+One machine: `lstm-apps tune forecast --max-trials 20 --directory sweeps`;
+rerun the same command to resume. Several machines (shared `--directory`):
+`lstm-apps tune forecast ... --chief 0.0.0.0:8000` on one, and
+`lstm-apps tune forecast ... --worker chief-host:8000` on each of the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+#: Search-space options: option name -> (hypermodel argument, kind).
+_SPACE = {
+    "cells": ("cells", "cells"),
+    "units": ("units", "number"),
+    "layers": ("layers", "number"),
+    "bidirectional": ("bidirectional", "bool"),
+    "dropout": ("dropout", "number"),
+    "recurrent_dropout": ("recurrent_dropout", "number"),
+    "learning_rate": ("learning_rate", "number"),
+    "clipnorm": ("clipnorm", "choices"),
+    "unit_forget_bias": ("unit_forget_bias", "bool"),
+}
+#: Prefix of the parsed recipe settings (they may share names with search options).
+_DEST = "config__"
+#: Config fields that the search space replaces.
+_TUNED_FIELDS = {"cell", *[k for k in _SPACE if k != "cells"]}
+
+
+def _number(text: str) -> int | float:
+    """An int when the text is an integer literal, else a float."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _optional(parse: Any) -> Any:
+    def parser(text: str) -> Any:
+        return None if text.lower() == "none" else parse(text)
+
+    parser.__name__ = getattr(parse, "__name__", "value")
+    return parser
+
+
+def _config_class(recipe: str) -> type | None:
+    if recipe == "forecast":
+        from lstm_apps.recipes.forecast import ForecastConfig
+
+        return ForecastConfig
+    try:
+        from lstm_apps.recipes.sentiment import SentimentConfig
+    except ImportError:
+        return None
+    return SentimentConfig
+
+
+def _add_config_options(parser: argparse.ArgumentParser, config_class: type) -> None:
+    group = parser.add_argument_group(
+        "recipe settings", "the base config of every trial (defaults: the recipe's)"
+    )
+    for field in dataclasses.fields(config_class):
+        if field.name in _TUNED_FIELDS:
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        kind = str(field.type).replace(" ", "")
+        optional = "None" in kind
+        base = kind.replace("|None", "")
+        meta = dict(field.metadata)
+        kwargs: dict[str, Any] = {"dest": _DEST + field.name, "default": argparse.SUPPRESS,
+                                  "metavar": field.name.upper(), "help": meta.get("help", "")}
+        if "choices" in meta:
+            kwargs["choices"] = list(meta["choices"])
+            kwargs.pop("metavar")
+        if base == "bool":
+            kwargs["action"] = argparse.BooleanOptionalAction
+            kwargs.pop("choices", None)
+            kwargs.pop("metavar")
+        elif base.startswith("tuple"):
+            kwargs["nargs"] = "*"
+        elif base == "int":
+            kwargs["type"] = _optional(int) if optional else int
+        elif base in ("float", "int|float", "float|int"):
+            kwargs["type"] = _optional(_number) if optional else _number
+        else:
+            kwargs["type"] = _optional(str) if optional else str
+        group.add_argument(flag, **kwargs)
+
+
+def _add_space_options(parser: argparse.ArgumentParser, fields: set[str]) -> None:
+    group = parser.add_argument_group(
+        "search space",
+        "a range (MIN MAX [STEP]) or a list of values; one value fixes the setting, "
+        "'none' leaves it untuned (the config's value). Default: the documented range.",
+    )
+    from lstm_apps.tuning._space import PARAMS
+
+    for option, (_, kind) in _SPACE.items():
+        field = "cell" if option == "cells" else option
+        if field not in fields:
+            continue
+        metavar = {"number": "N", "bool": "BOOL", "cells": "CELL", "choices": "X"}[kind]
+        group.add_argument(
+            "--" + option.replace("_", "-"), nargs="+", metavar=metavar, default=None,
+            help=f"{PARAMS[field].help} (default: {PARAMS[field].default})"
+            + ("; groups: default, ablations, all" if option == "cells" else ""),
+        )
+
+
+def _add_search_options(parser: argparse.ArgumentParser) -> None:
+    from lstm_apps.tuning import TUNERS
+
+    group = parser.add_argument_group("search")
+    group.add_argument("--tuner", default="random", choices=TUNERS,
+                       help="search algorithm (default: random; bayesian needs "
+                       "scikit-learn and scipy)")
+    group.add_argument("--max-trials", type=int, default=10,
+                       help="trials of the whole search (default: 10)")
+    group.add_argument("--directory", default="tuning",
+                       help="folder of the search, shared by all machines (default: tuning)")
+    group.add_argument("--project-name", default=None,
+                       help="subfolder of this search (default: the recipe name)")
+    group.add_argument("--overwrite", action="store_true",
+                       help="start again, deleting the project folder (default: resume)")
+    group.add_argument("--config", type=Path, default=None, metavar="FILE",
+                       help="start from a saved config (JSON, e.g. a best_config.json)")
+    group.add_argument("--objective", default=None,
+                       help="metric to optimise (default: forecast val_loss, "
+                       "sentiment val_accuracy)")
+    group.add_argument("--search-seed", type=int, default=None,
+                       help="seed of the search algorithm (default: random)")
+    group.add_argument("--hyperband-factor", type=int, default=3,
+                       help="Hyperband's reduction factor (default: 3)")
+    group.add_argument("--max-retries", type=int, default=0,
+                       help="reruns of a trial that raised an error (default: 0)")
+    group.add_argument("--top", type=int, default=10,
+                       help="trials shown at the end, best first (default: 10)")
+    group.add_argument("--quiet", action="store_true", help="no progress lines")
+    dist = parser.add_argument_group(
+        "distributed (Keras Tuner chief/worker mode; every machine sees --directory)"
+    )
+    role = dist.add_mutually_exclusive_group()
+    role.add_argument("--chief", metavar="HOST:PORT", default=None,
+                      help="serve the search here, e.g. 0.0.0.0:8000 (runs no trial)")
+    role.add_argument("--worker", metavar="HOST:PORT", default=None,
+                      help="run trials for the chief at HOST:PORT")
+    dist.add_argument("--tuner-id", default=None,
+                      help="a worker's name (default: worker-<host>-<pid>)")
+    dist.add_argument("--worker-timeout", type=float, default=300.0, metavar="SECONDS",
+                      help="silence after which the chief takes a worker as dead "
+                      "and gives its trial to another (default: 300)")
+
+
+_RECIPES = ("forecast", "sentiment")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    # The recipe's own options are parsed in `run` (see `recipe_parser`), so that
+    # building the `lstm-apps` parser does not import the recipes (and Keras).
+    parser = sub.add_parser(
+        "tune",
+        help="hyperparameter search over a recipe (Keras Tuner), resumable and distributed",
+        description=__doc__.split("\n\n", 1)[1]
+        + "\nSee `lstm-apps tune RECIPE --help` for every option of a recipe.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("recipe", choices=_RECIPES, help="the recipe to tune")
+    parser.add_argument("options", nargs=argparse.REMAINDER,
+                        help="search, search-space and recipe options")
+    parser.set_defaults(func=run)
+
+
+def recipe_parser(recipe: str) -> argparse.ArgumentParser:
+    """The parser of `lstm-apps tune RECIPE` options."""
+    parser = argparse.ArgumentParser(
+        prog=f"lstm-apps tune {recipe}",
+        description=f"Hyperparameter search over the {recipe} recipe.",
+    )
+    _add_search_options(parser)
+    config_class = _config_class(recipe)
+    if config_class is not None:
+        fields = {f.name for f in dataclasses.fields(config_class)}
+        _add_space_options(parser, fields)
+        _add_config_options(parser, config_class)
+    return parser
+
+
+def _bool(text: str, option: str) -> bool:
+    value = text.lower()
+    if value in ("true", "yes", "1", "on"):
+        return True
+    if value in ("false", "no", "0", "off"):
+        return False
+    raise ValueError(f"Received --{option} {text!r}, expected true or false.")
+
+
+def _space_value(option: str, kind: str, items: list[str]) -> Any:
+    flag = option.replace("_", "-")
+    if len(items) == 1 and items[0].lower() == "none":
+        return None
+    if kind == "cells":
+        return items[0] if len(items) == 1 else list(items)
+    if kind == "bool":
+        values = [_bool(v, flag) for v in items]
+        return values[0] if len(values) == 1 else values
+    try:
+        numbers = [_number(v) for v in items]
+    except ValueError:
+        raise ValueError(f"Received --{flag} {' '.join(items)}, expected numbers.") from None
+    if kind == "choices":
+        return numbers[0] if len(numbers) == 1 else numbers
+    if len(numbers) > 3:
+        raise ValueError(
+            f"Received --{flag} {' '.join(items)}, expected one value, MIN MAX or MIN MAX STEP."
+        )
+    return numbers[0] if len(numbers) == 1 else tuple(numbers)
+
+
+def _base_config(args: argparse.Namespace, config_class: type) -> Any:
+    values: dict[str, Any] = {}
+    if args.config is not None:
+        if not args.config.is_file():
+            raise FileNotFoundError(f"config file not found: {args.config}")
+        try:
+            values = json.loads(args.config.read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise ValueError(f"--config {args.config} is not valid JSON: {error}") from None
+        if not isinstance(values, dict):
+            raise ValueError(f"--config {args.config} must hold a JSON object.")
+    for field in dataclasses.fields(config_class):
+        if _DEST + field.name in vars(args):
+            value = getattr(args, _DEST + field.name)
+            values[field.name] = tuple(value) if isinstance(value, list) else value
+    known = {f.name for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"--config {args.config} has unknown fields {unknown}.")
+    return config_class(**values)
+
+
+def run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from lstm_apps.tuning import tune
+
+    config_class = _config_class(args.recipe)
+    if config_class is None:
+        raise ValueError(
+            f"The {args.recipe} recipe is not available (lstm_apps.recipes.{args.recipe} "
+            "cannot be imported)."
+        )
+    recipe = args.recipe
+    args = recipe_parser(recipe).parse_args(args.options)
+    args.recipe = recipe
+    if not args.quiet:
+        logging.getLogger("lstm_apps.tuning").setLevel(logging.INFO)
+    space = {}
+    for option, (argument, kind) in _SPACE.items():
+        items = getattr(args, option, None)
+        if items is not None:
+            space[argument] = _space_value(option, kind, items)
+    config = _base_config(args, config_class)
+    try:
+        result = tune(
+            config, tuner=args.tuner, max_trials=args.max_trials, directory=args.directory,
+            project_name=args.project_name, overwrite=args.overwrite, space=space,
+            objective=args.objective, seed=args.search_seed,
+            hyperband_factor=args.hyperband_factor, max_retries_per_trial=args.max_retries,
+            chief=args.chief, worker=args.worker, tuner_id=args.tuner_id,
+            worker_timeout=args.worker_timeout,
+        )
+    except ImportError as error:  # a missing optional dependency, before any trial
+        print(f"lstm-apps tune: error: {error}", file=sys.stderr)
+        return 2
+    table = result.table
+    done = int((table["status"] == "COMPLETED").sum())
+    print(f"{args.recipe} search ({result.role}) in {result.project_dir}: "
+          f"{len(table)} trials, {done} completed.")
+    if result.role == "worker":
+        mine = table[table["tuner_id"] == result.tuner.tuner_id]["trial_id"].tolist()
+        print(f"This worker ({result.tuner.tuner_id}) ran trials {mine}.")
+    if result.best_trial_id is None:
+        print("No trial completed.")
+        return 0 if result.role == "worker" else 1
+    hp_columns = [c for c in table.columns if c in result.best_hyperparameters
+                  and not c.startswith("tuner/")]
+    shown = result.summary(args.top)[
+        ["trial_id", "score", *hp_columns, "duration_s", "tuner_id"]
+    ]
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"Best trial {result.best_trial_id}: {result.objective} = {result.best_score:.6g}")
+    for name, path in result.paths.items():
+        print(f"  {name}: {path}")
+    return 0

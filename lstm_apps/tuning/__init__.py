@@ -1,0 +1,55 @@
+"""Hyperparameter search over the lstm_apps recipes with Keras Tuner.
+
+One call (`tune`) or one command (`lstm-apps tune forecast|sentiment`) runs
+a search whose trials are runs of the recipe; it resumes after a crash when
+rerun, runs across machines with Keras Tuner's chief/worker mode, and
+leaves a results table (`trials.csv`, `results_dataframe`), the best model
+(`best_model.keras`) and its config (`best_config.json`).
+
+- `ForecastHyperModel`, `SentimentHyperModel`: `keras_tuner.HyperModel`s
+  that draw the cell, units, layers, bidirectional, dropout, recurrent
+  dropout, learning rate, gradient clipping and forget-bias initialisation.
+- `RecipeTuner`: a `keras_tuner.Tuner` whose trials call the recipe's `run`.
+- `oracles`: Keras Tuner's random, Bayesian and Hyperband oracles with
+  per-trial bookkeeping, atomic state files and dead-worker recovery.
+- `tune`, `TuneResult`, `results_dataframe`.
+"""
+
+from __future__ import annotations
+
+from lstm_apps.tuning._space import DEFAULT_CELLS
+from lstm_apps.tuning.hypermodels import (
+    DEFAULT,
+    RECIPES,
+    ForecastHyperModel,
+    RecipeHyperModel,
+    SentimentHyperModel,
+    make_hypermodel,
+)
+from lstm_apps.tuning.oracles import (
+    BayesianOptimizationOracle,
+    HyperbandOracle,
+    RandomSearchOracle,
+)
+from lstm_apps.tuning.results import results_dataframe
+from lstm_apps.tuning.search import TUNERS, TuneResult, parse_address, tune
+from lstm_apps.tuning.tuner import RecipeTuner
+
+__all__ = [
+    "DEFAULT",
+    "DEFAULT_CELLS",
+    "RECIPES",
+    "TUNERS",
+    "BayesianOptimizationOracle",
+    "ForecastHyperModel",
+    "HyperbandOracle",
+    "RandomSearchOracle",
+    "RecipeHyperModel",
+    "RecipeTuner",
+    "SentimentHyperModel",
+    "TuneResult",
+    "make_hypermodel",
+    "parse_address",
+    "results_dataframe",
+    "tune",
+]

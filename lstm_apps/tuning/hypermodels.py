@@ -1,0 +1,521 @@
+"""Keras Tuner hypermodels of the lstm_apps recipes, one per recipe.
+
+A hypermodel takes the fixed task settings (the recipe's base config: data,
+window, horizon, output size, epochs...) in `__init__`, checks them there,
+and draws the tunable ones in `build(hp)`. Defaults and ranges:
+
+| setting             | default search range                          | hyperparameter |
+|---------------------|-----------------------------------------------|----------------|
+| `cell`              | standard, peephole, coupled, keras_lstm, gru  | `hp.Choice`    |
+| `units`             | 8..64, step 8 (sentiment: 16..128, step 16)   | `hp.Int`       |
+| `layers`            | 1..2                                          | `hp.Int`       |
+| `bidirectional`     | False, True (recipes with that field only)    | `hp.Boolean`   |
+| `dropout`           | 0.0..0.5, step 0.1                            | `hp.Float`     |
+| `recurrent_dropout` | 0.0..0.3, step 0.1                            | `hp.Float`     |
+| `learning_rate`     | 1e-4..1e-2, log scale                         | `hp.Float(sampling="log")` |
+| `clipnorm`          | 0 (off), 1, 5                                 | `hp.Choice`    |
+| `unit_forget_bias`  | True, False; not drawn for gru (no forget gate) | `hp.Boolean` (1) |
+
+(1) inside `hp.conditional_scope("cell", <the cells other than gru>)`; recipes
+whose config has no such field (sentiment) do not tune it.
+
+Each setting is an argument of the hypermodel: leave it out for the default
+range, pass `None` to leave it untuned (the base config's value), a single
+value to fix it (`units=32`, `cells="peephole"`: an `hp.Fixed`, shown in the
+results), a range `(min, max)` / `(min, max, step)` for a number, or a
+sequence of values for a choice. `cells` also takes the groups "default",
+"ablations" (Greff et al.'s variants) and "all". The hyperparameters carry
+the names of the config fields, so `hp.Fixed("units", 32)` in a
+`HyperParameters` passed to the tuner works too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import keras
+import keras_tuner
+
+from lstm_apps.recipes import forecast as _forecast
+from lstm_apps.recipes._common import BASELINE_CELLS, config_to_dict
+from lstm_apps.tuning import _space
+
+__all__ = [
+    "DEFAULT",
+    "RECIPES",
+    "ForecastHyperModel",
+    "RecipeHyperModel",
+    "SentimentHyperModel",
+    "make_hypermodel",
+    "recipe_name",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Recipes that can be tuned, by name.
+RECIPES = ("forecast", "sentiment")
+
+
+class _Default:
+    """Marks a search-space argument that was not given (its default range applies)."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+#: The value of a search-space argument that was left out.
+DEFAULT: Any = _Default()
+
+
+class RecipeHyperModel(keras_tuner.HyperModel):
+    """Base class: a recipe's config with some fields drawn from a search space.
+
+    Subclasses set `recipe`, `config_class`, `metric_directions` and
+    `default_space`, and implement `_prepare` (check and load the data),
+    `_build_model(config)` and `run(config)`, `trial_metrics(result)`.
+
+    Args:
+        base_config: The recipe's config; its values are used for every
+            setting that is not tuned, and its task settings (data, windows,
+            epochs, outputs) for every trial.
+        data: Data passed to the recipe's `run` (recipe-specific; None: the
+            config's own data source).
+        cells, units, layers, bidirectional, dropout, recurrent_dropout,
+            learning_rate, clipnorm, unit_forget_bias: The search range of
+            each setting (see the module docstring); `cells` is drawn as the
+            hyperparameter "cell".
+        name: Name of the hypermodel.
+    """
+
+    recipe: ClassVar[str] = ""
+    config_class: ClassVar[type] = type(None)
+    #: Metric reported by `trial_metrics` -> "min" or "max".
+    metric_directions: ClassVar[dict[str, str]] = {}
+    #: The metric `tune` optimises unless told otherwise.
+    default_objective: ClassVar[str] = "val_loss"
+    #: Default search range per setting, over `_space.PARAMS`' defaults.
+    default_space: ClassVar[dict[str, Any]] = {}
+
+    def __init__(
+        self,
+        base_config: Any = None,
+        data: Any = None,
+        *,
+        cells: Any = DEFAULT,
+        units: Any = DEFAULT,
+        layers: Any = DEFAULT,
+        bidirectional: Any = DEFAULT,
+        dropout: Any = DEFAULT,
+        recurrent_dropout: Any = DEFAULT,
+        learning_rate: Any = DEFAULT,
+        clipnorm: Any = DEFAULT,
+        unit_forget_bias: Any = DEFAULT,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        if base_config is None:
+            base_config = self.config_class()
+        if not isinstance(base_config, self.config_class):
+            raise TypeError(
+                f"Received an invalid value for argument `base_config`, expected a "
+                f"{self.config_class.__name__}, got {type(base_config).__name__}."
+            )
+        self.base_config = base_config
+        self.data = data
+        given = {
+            "cell": cells, "units": units, "layers": layers, "bidirectional": bidirectional,
+            "dropout": dropout, "recurrent_dropout": recurrent_dropout,
+            "learning_rate": learning_rate, "clipnorm": clipnorm,
+            "unit_forget_bias": unit_forget_bias,
+        }
+        user = {k: v for k, v in given.items() if v is not DEFAULT}
+        fields = [f.name for f in dataclasses.fields(self.config_class)]
+        self.space: dict[str, _space.Spec] = _space.resolve_space(
+            user, fields, self.default_space, self.recipe
+        )
+        self._check_space()
+        self._prepare()
+
+    # ------------------------------------------------------------ space
+    def _check_space(self) -> None:
+        """Every end of every range gives a valid config, before any trial runs."""
+        for name, spec in self.space.items():
+            for value in spec.corners():
+                self._try_config({name: value}, name)
+        for pick in (0, -1):
+            values = {name: spec.corners()[pick] for name, spec in self.space.items()}
+            self._try_config(values, "the search space")
+
+    def _try_config(self, values: Mapping[str, Any], argument: str) -> None:
+        try:
+            self._replace(dict(values))
+        except (ValueError, TypeError) as error:
+            where = f"argument `{argument}`" if argument in self.space else argument
+            raise ValueError(
+                f"Received an invalid search range for {where}: the {self.recipe} recipe "
+                f"rejects {dict(values)}: {error}"
+            ) from None
+
+    def _replace(self, values: dict[str, Any], **overrides: Any) -> Any:
+        if "clipnorm" in values:
+            values["clipnorm"] = float(values["clipnorm"]) or None
+        for key in ("units", "layers"):
+            if key in values:
+                values[key] = int(values[key])
+        cell = values.get("cell", self.base_config.cell)
+        if getattr(self.base_config, "gate_monitor", False) and cell in BASELINE_CELLS:
+            values["gate_monitor"] = False  # Keras's own layers have no gates to trace
+        values.update(overrides)
+        return dataclasses.replace(self.base_config, **values)
+
+    def search_space(self) -> dict[str, str]:
+        """The search space as text, e.g. `{"units": "Int(8..64, step 8)", ...}`."""
+        return {name: spec.describe() for name, spec in self.space.items()}
+
+    def draw(self, hp: keras_tuner.HyperParameters) -> dict[str, Any]:
+        """Registers the search space on `hp`; returns the drawn values by config field.
+
+        `unit_forget_bias` is drawn only when the cell is not "gru" (a GRU has
+        no forget gate), inside `hp.conditional_scope("cell", ...)`.
+        """
+        base = self.base_config
+        values: dict[str, Any] = {}
+        cell_spec = self.space.get("cell")
+        if cell_spec is not None:
+            values["cell"] = cell_spec.draw(hp, base.cell)
+        for name, spec in self.space.items():
+            if name == "cell":
+                continue
+            default = getattr(base, name)
+            if name == "clipnorm":
+                default = float(default or 0.0)
+            if name == "unit_forget_bias":
+                cells = cell_spec.values if cell_spec is not None else (base.cell,)
+                lstm_cells = [c for c in cells if c != "gru"]
+                if not lstm_cells:
+                    continue
+                if cell_spec is not None and len(lstm_cells) < len(cells):
+                    with hp.conditional_scope("cell", lstm_cells):
+                        value = spec.draw(hp, default)
+                    if value is not None:
+                        values[name] = value
+                    continue
+            values[name] = spec.draw(hp, default)
+        return values
+
+    def config(self, hp: keras_tuner.HyperParameters, **overrides: Any) -> Any:
+        """The recipe config of the values in `hp` (drawn if missing).
+
+        Args:
+            hp: A `keras_tuner.HyperParameters` (a trial's, or a fresh one for
+                the defaults).
+            **overrides: Other config fields to set (e.g. `output_dir`).
+
+        Returns:
+            `dataclasses.replace(base_config, **drawn values, **overrides)`;
+            `clipnorm` 0 becomes None (off), and `gate_monitor` is switched
+            off for the Keras baselines.
+        """
+        return self._replace(self.draw(hp), **overrides)
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        """The compiled model of the recipe for the values drawn in `hp`."""
+        return self._build_model(self.config(hp))
+
+    def config_dict(self, config: Any) -> dict[str, Any]:
+        """A config as a JSON-ready dict that `config_class(**d)` accepts."""
+        return config_to_dict(config)
+
+    # ------------------------------------------------------------ per recipe
+    def run_overrides(self, run_dir: Path) -> dict[str, Any]:
+        """Config fields that make the recipe write its run folder at `run_dir`."""
+        raise NotImplementedError
+
+    def _prepare(self) -> None:
+        raise NotImplementedError
+
+    def _build_model(self, config: Any) -> keras.Model:
+        raise NotImplementedError
+
+    def run(self, config: Any) -> Any:
+        """Runs the recipe on the hypermodel's data with `config`."""
+        raise NotImplementedError
+
+    def trial_metrics(self, result: Any) -> dict[str, float]:
+        """The numbers a trial reports to the oracle, from the recipe's result."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _history_row(history: Any, restore_best: bool) -> Any:
+        """The epoch whose weights the recipe kept: best `val_loss`, or the last."""
+        if "val_loss" in history and restore_best and history["val_loss"].notna().any():
+            return history.loc[history["val_loss"].idxmin()]
+        return history.iloc[-1]
+
+
+def _float(value: Any) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return value
+
+
+class ForecastHyperModel(RecipeHyperModel):
+    """Hypermodel of the forecasting recipe (`lstm_apps.recipes.forecast`).
+
+    The data is loaded and checked once, here; the model of each draw is
+    `forecast.build_model` with the scaling fitted on the training part, as
+    in `forecast.run`. Trials report, at the epoch whose weights the recipe
+    keeps: `loss`, `point_mae`, `val_loss`, `val_point_mae`; on the test
+    windows: `test_mae`, `test_rmse`, `test_mase`, `test_smape`; and
+    `epochs`, `params` and `train_seconds`.
+
+    Args:
+        base_config: A `ForecastConfig` (its `val_size` must be > 0: the
+            search is scored on the validation windows, never on the test).
+        data: Optional Series / DataFrame, as for `forecast.run`.
+        **space: The search range of each setting (see
+            `RecipeHyperModel`); the forecast recipe has no `bidirectional`.
+
+    Example:
+
+    >>> import keras_tuner
+    >>> from lstm_apps.recipes.forecast import ForecastConfig
+    >>> from lstm_apps.tuning import ForecastHyperModel
+    >>> hm = ForecastHyperModel(ForecastConfig(length=300, lookback=20, horizon=3),
+    ...                         cells=("standard", "gru"), units=(8, 32, 8))
+    >>> hm.search_space()["units"]
+    'Int(8..32, step 8)'
+    >>> hp = keras_tuner.HyperParameters()
+    >>> hp.Fixed("cell", "gru")
+    'gru'
+    >>> config = hm.config(hp)
+    >>> config.cell, config.units, "unit_forget_bias" in hp.values
+    ('gru', 32, False)
+    >>> hm.build(hp).output_shape
+    (None, 3, 3)
+    """
+
+    recipe = "forecast"
+    metric_directions = {
+        "val_loss": "min", "val_point_mae": "min", "loss": "min", "point_mae": "min",
+        "test_mae": "min", "test_rmse": "min", "test_mase": "min", "test_smape": "min",
+        "epochs": "min", "params": "min", "train_seconds": "min",
+    }
+    default_space = {"units": (8, 64, 8)}
+
+    config_class = _forecast.ForecastConfig
+
+    def __init__(self, base_config: Any = None, data: Any = None, **space: Any) -> None:
+        super().__init__(base_config, data, **space)
+
+    def _prepare(self) -> None:
+        from lstm_apps.data import timeseries as ts
+
+        config = self.base_config
+        if config.val_size == 0:
+            raise ValueError(
+                "Received `val_size`=0 in `base_config`: a search is scored on the "
+                "validation windows (never on the test windows), so it needs `val_size` > 0."
+            )
+        frame = _forecast.load_data(config, self.data)
+        split = ts.split_by_time(
+            len(frame), config.lookback, config.horizon, config.val_size, config.test_size
+        )
+        if not len(split.origins("val")):
+            raise ValueError(
+                f"Received `val_size`={config.val_size!r}, which leaves no validation window "
+                f"for `lookback`={config.lookback} and `horizon`={config.horizon}."
+            )
+        values = frame.to_numpy(dtype="float64")
+        center, scale = ts.fit_scaling(
+            values[: split.train_end], config.lookback, config.normalization
+        )
+        self._model_args = (
+            values.shape[1], center.tolist(), scale.tolist(), [str(c) for c in frame.columns]
+        )
+
+    def _build_model(self, config: Any) -> keras.Model:
+        return _forecast.build_model(config, *self._model_args)
+
+    def run_overrides(self, run_dir: Path) -> dict[str, Any]:
+        """`output_dir` = the trial folder, `run_name` = the run folder's name."""
+        return {"output_dir": str(run_dir.parent), "run_name": run_dir.name}
+
+    def run(self, config: Any) -> Any:
+        """Runs `forecast.run(config, data)`."""
+        return _forecast.run(config, self.data)
+
+    def trial_metrics(self, result: Any) -> dict[str, float]:
+        """Validation numbers at the kept epoch, test numbers, size and time."""
+        row = self._history_row(result.history, result.config.patience > 0)
+        out = {k: _float(row[k]) for k in ("loss", "point_mae", "val_loss", "val_point_mae")
+               if k in row}
+        for metric in ("mae", "rmse", "mase", "smape"):
+            out[f"test_{metric}"] = _float(result.metrics.get(metric))
+        out["epochs"] = float(len(result.history))
+        out["params"] = float(result.model.count_params())
+        out["train_seconds"] = _float(result.metrics.get("train_seconds"))
+        return out
+
+
+class SentimentHyperModel(RecipeHyperModel):
+    """Hypermodel of the sentiment recipe (`lstm_apps.recipes.sentiment`).
+
+    The config names the data; `build(hp)` loads it once (on first use),
+    adapts the vectoriser on the training split as `sentiment.run` does and
+    compiles the model the same way. Trials report, at the epoch whose
+    weights the recipe keeps (best validation accuracy): `val_accuracy`,
+    `val_loss`, `val_auc`, `accuracy`, `loss`; on the test split:
+    `test_accuracy`, `test_auc`, `test_loss`; and `epochs`, `params` and
+    `train_seconds`. `tune` maximises `val_accuracy` by default, the
+    quantity the recipe's early stopping watches. The sentiment config has
+    no `unit_forget_bias` field, so that setting is not tuned.
+
+    Args:
+        base_config: A `SentimentConfig`.
+        data: Must be None (the config names the data).
+        **space: The search range of each setting (see `RecipeHyperModel`);
+            default units 16..128, step 16.
+
+    Example:
+
+    >>> from lstm_apps.recipes.sentiment import SentimentConfig
+    >>> from lstm_apps.tuning import SentimentHyperModel
+    >>> hm = SentimentHyperModel(SentimentConfig(data="keras"), cells=("standard", "gru"))
+    >>> sorted(hm.search_space())
+    ['bidirectional', 'cell', 'clipnorm', 'dropout', 'layers', 'learning_rate', \
+'recurrent_dropout', 'units']
+    """
+
+    recipe = "sentiment"
+    metric_directions = {
+        "val_accuracy": "max", "val_loss": "min", "val_auc": "max", "accuracy": "max",
+        "loss": "min", "test_accuracy": "max", "test_auc": "max", "test_loss": "min",
+        "epochs": "min", "params": "min", "train_seconds": "min",
+    }
+    default_objective = "val_accuracy"
+    default_space = {"units": (16, 128, 16)}
+
+    def __init__(self, base_config: Any = None, data: Any = None, **space: Any) -> None:
+        try:
+            from lstm_apps.recipes import sentiment
+        except ImportError as error:
+            raise ImportError(
+                f"The sentiment recipe cannot be imported ({error}); it is needed to tune it."
+            ) from None
+        self.config_class = sentiment.SentimentConfig
+        if data is not None:
+            raise ValueError(
+                "Received `data` for the sentiment recipe, which reads its data from its "
+                f"config (`SentimentConfig.data`); got {type(data).__name__}."
+            )
+        super().__init__(base_config, None, **space)
+
+    def _prepare(self) -> None:
+        self._vectorizer_cache: Any = None
+
+    def _vectorizer(self) -> Any:
+        if self._vectorizer_cache is None:
+            from lstm_apps.data import imdb
+
+            config = self.base_config
+            splits = imdb.load_imdb(
+                config.data, config.test_data, text_column=config.text_column,
+                label_column=config.label_column, validation_split=config.validation_split,
+                test_split=config.test_split, max_train_samples=config.max_train_samples,
+                max_test_samples=config.max_test_samples, seed=config.seed,
+            )
+            self._vectorizer_cache = imdb.make_vectorizer(splits.train_texts, config.vocab_size)
+        return self._vectorizer_cache
+
+    def _build_model(self, config: Any) -> keras.Model:
+        from lstm_apps.recipes import sentiment
+
+        model = sentiment.build_model(config, self._vectorizer())
+        ema = {}
+        if config.ema_momentum is not None:  # as `sentiment.run` compiles it
+            ema = dict(use_ema=True, ema_momentum=config.ema_momentum)
+        model.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm,
+                                            **ema),
+            loss="binary_crossentropy",
+            metrics=["accuracy", keras.metrics.AUC(name="auc")],
+        )
+        return model
+
+    def run_overrides(self, run_dir: Path) -> dict[str, Any]:
+        """`output_dir` = the run folder itself."""
+        return {"output_dir": str(run_dir)}
+
+    def config_dict(self, config: Any) -> dict[str, Any]:
+        """`config.to_dict()` (a DataFrame source becomes its description)."""
+        return config.to_dict()
+
+    def run(self, config: Any) -> Any:
+        """Runs `sentiment.run(config)`."""
+        from lstm_apps.recipes import sentiment
+
+        return sentiment.run(config)
+
+    def trial_metrics(self, result: Any) -> dict[str, float]:
+        """Validation numbers at the kept epoch, test numbers, size and time."""
+        history = result.history
+        metrics = result.metrics or {}
+        best = int(metrics.get("best_epoch", len(history))) - 1
+        row = history.iloc[min(max(best, 0), len(history) - 1)]
+        out = {k: _float(row[k]) for k in ("val_accuracy", "val_loss", "val_auc", "accuracy",
+                                           "loss") if k in row}
+        for key in ("test_accuracy", "test_auc", "test_loss"):
+            out[key] = _float(metrics.get(key))
+        out["epochs"] = float(len(history))
+        out["params"] = float(result.model.count_params())
+        out["train_seconds"] = _float(metrics.get("train_seconds"))
+        return out
+
+
+def recipe_name(config: Any) -> str:
+    """The recipe a config belongs to ("forecast" or "sentiment"), or a ValueError."""
+    if isinstance(config, str):
+        if config not in RECIPES:
+            raise ValueError(
+                f"Received an invalid value for argument `recipe_config`, expected a recipe "
+                f"name from {list(RECIPES)} or a recipe config, got {config!r}."
+            )
+        return config
+    if isinstance(config, _forecast.ForecastConfig):
+        return "forecast"
+    try:
+        from lstm_apps.recipes import sentiment
+    except ImportError:
+        sentiment = None
+    if sentiment is not None and isinstance(config, sentiment.SentimentConfig):
+        return "sentiment"
+    raise TypeError(
+        "Received an invalid value for argument `recipe_config`, expected a ForecastConfig, "
+        f"a SentimentConfig or a recipe name from {list(RECIPES)}, got "
+        f"{type(config).__name__}."
+    )
+
+
+def make_hypermodel(config: Any, data: Any = None, **space: Any) -> RecipeHyperModel:
+    """The hypermodel of a recipe config (or of a recipe's default config, by name).
+
+    Args:
+        config: A `ForecastConfig`, a `SentimentConfig`, or "forecast" /
+            "sentiment" for that recipe's default config.
+        data: Data for the recipe's `run` (forecast only).
+        **space: The search range of each setting.
+
+    Returns:
+        A `ForecastHyperModel` or `SentimentHyperModel`.
+    """
+    name = recipe_name(config)
+    cls = ForecastHyperModel if name == "forecast" else SentimentHyperModel
+    return cls(None if isinstance(config, str) else config, data, **space)

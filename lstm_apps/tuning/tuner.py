@@ -1,0 +1,231 @@
+"""`RecipeTuner`: a Keras Tuner tuner whose trials are runs of a recipe."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import keras_tuner
+
+from lstm_apps import _io
+from lstm_apps.tuning import _hparams
+
+__all__ = ["RUN_FOLDER", "RecipeTuner", "is_chief", "is_worker"]
+
+logger = logging.getLogger(__name__)
+
+#: The recipe's run folder inside each trial folder.
+RUN_FOLDER = "run"
+
+
+def is_chief() -> bool:
+    """Whether Keras Tuner's environment makes this process the chief (oracle server)."""
+    return "KERASTUNER_ORACLE_IP" in os.environ and "chief" in os.environ.get(
+        "KERASTUNER_TUNER_ID", ""
+    )
+
+
+def is_worker() -> bool:
+    """Whether Keras Tuner's environment makes this process a worker of a chief."""
+    return "KERASTUNER_ORACLE_IP" in os.environ and not is_chief()
+
+
+class _Heartbeat:
+    """Calls `oracle.get_trial(trial_id)` every `interval` seconds in a thread."""
+
+    def __init__(self, oracle: Any, trial_id: str, interval: float) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, args=(oracle, trial_id, interval),
+            name=f"lstm_apps-heartbeat-{trial_id}", daemon=True,
+        )
+        self._thread.start()
+
+    def _loop(self, oracle: Any, trial_id: str, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                oracle.get_trial(trial_id)
+            except Exception as error:  # the chief may be gone; the trial goes on
+                logger.debug("heartbeat of trial %s failed: %s", trial_id, error)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+class RecipeTuner(keras_tuner.Tuner):
+    """Runs each trial as one run of the recipe, in the trial's folder.
+
+    `run_trial` builds the recipe config of the trial's hyperparameters
+    (`hypermodel.config(hp)`, with `hypermodel.run_overrides` pointing the
+    run folder at `<trial folder>/run`) and calls the recipe's own `run`: a
+    trial trains exactly what `lstm-apps forecast` / `sentiment` train, with
+    the same callbacks (early stopping, TensorBoard in `run/tb`,
+    `GateMonitor` when the config has `gate_monitor=True`), and leaves a
+    complete run folder (`model.keras`, `metrics.json`, `history.csv`,
+    `config.json`, `tb/`). A run folder left by an interrupted attempt is
+    removed first. With Hyperband, `tuner/epochs` becomes the config's
+    `epochs` and every trial trains from scratch (no weights are carried
+    between rounds). The trial reports
+    `hypermodel.trial_metrics(result)`; its HParams session is written to
+    `run/tb`.
+
+    In distributed mode a worker sends a heartbeat to the chief every
+    `heartbeat_interval` seconds while it runs a trial, and waits
+    `idle_interval` seconds before asking again when told to wait; the chief
+    runs `oracle.expire_stale()` every `min(1, heartbeat_interval)` seconds.
+
+    Args:
+        oracle: An oracle of `lstm_apps.tuning.oracles`.
+        hypermodel: A `RecipeHyperModel`.
+        heartbeat_interval: Seconds between heartbeats (workers only).
+        idle_interval: Seconds a worker waits when no trial is ready.
+        **kwargs: Passed to `keras_tuner.Tuner` (`directory`,
+            `project_name`, `overwrite`, `tuner_id`).
+
+    Example:
+
+    >>> import tempfile, keras_tuner
+    >>> from lstm_apps.recipes.forecast import ForecastConfig
+    >>> from lstm_apps.tuning import ForecastHyperModel, RandomSearchOracle, RecipeTuner
+    >>> config = ForecastConfig(length=300, lookback=20, horizon=3, epochs=1, plots=False,
+    ...                         ets=False, output_dir=None)
+    >>> hypermodel = ForecastHyperModel(config, cells="gru", units=(4, 8, 4))
+    >>> oracle = RandomSearchOracle(objective=keras_tuner.Objective("val_loss", "min"),
+    ...                             max_trials=1, seed=1)
+    >>> tuner = RecipeTuner(oracle, hypermodel, directory=tempfile.mkdtemp(),
+    ...                     project_name="demo")
+    >>> tuner.search(verbose=0)
+    >>> trial = tuner.oracle.get_best_trials()[0]
+    >>> trial.status, trial.hyperparameters.values["cell"]
+    ('COMPLETED', 'gru')
+    >>> tuner.get_best_models()[0].output_shape
+    (None, 3, 3)
+    """
+
+    def __init__(
+        self,
+        oracle: Any,
+        hypermodel: Any,
+        heartbeat_interval: float = 10.0,
+        idle_interval: float = 0.25,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
+        self.heartbeat_interval = float(heartbeat_interval)
+        self.idle_interval = float(idle_interval)
+        self._heartbeat: _Heartbeat | None = None
+        self._waiting = False
+        self._trial_started: dict[str, float] = {}
+        self._last_metrics: dict[str, float] | None = None
+
+    # ------------------------------------------------------------ trials
+    def trial_run_dir(self, trial_id: str) -> Path:
+        """The recipe's run folder of a trial."""
+        return Path(self.get_trial_dir(trial_id)) / RUN_FOLDER
+
+    def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
+        """Runs the recipe with the trial's config; returns its metrics."""
+        hp = trial.hyperparameters
+        run_dir = self.trial_run_dir(trial.trial_id)
+        if run_dir.exists():
+            logger.info("trial %s: removing the run folder of an interrupted attempt",
+                        trial.trial_id)
+            shutil.rmtree(run_dir, ignore_errors=True)
+        overrides: dict[str, Any] = self.hypermodel.run_overrides(run_dir)
+        epochs = hp.values.get("tuner/epochs")
+        if epochs:
+            overrides["epochs"] = int(epochs)
+        config = self.hypermodel.config(hp, **overrides)
+        keras.backend.clear_session()
+        gc.collect()
+        session = run_dir / "tb"
+        _hparams.write_session_start(session, trial.trial_id, hp.values)
+        try:
+            result = self.hypermodel.run(config)
+        except BaseException:
+            _hparams.write_session_end(session, {}, ok=False)
+            raise
+        metrics = self.hypermodel.trial_metrics(result)
+        _hparams.write_session_end(session, metrics, ok=True)
+        self._last_metrics = metrics
+        return metrics
+
+    def load_model(self, trial: Any) -> keras.Model:
+        """The trained model of a trial (its run folder's `model.keras`)."""
+        import lstm_apps  # noqa: F401  (registers the custom layers)
+
+        path = self.trial_run_dir(trial.trial_id) / "model.keras"
+        if not path.is_file():
+            raise FileNotFoundError(f"trial {trial.trial_id} has no model: {path} is missing.")
+        return keras.saving.load_model(path)
+
+    def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
+        """Nothing to do: the recipe saves each trial's model in its run folder."""
+
+    # ------------------------------------------------------------ hooks
+    def pre_create_trial(self) -> None:
+        if self._waiting:  # the oracle answered IDLE last time
+            time.sleep(self.idle_interval)
+        self._waiting = True
+
+    def on_trial_begin(self, trial: Any) -> None:
+        self._waiting = False
+        self._last_metrics = None
+        self._trial_started[trial.trial_id] = time.perf_counter()
+        values = {k: v for k, v in trial.hyperparameters.values.items()
+                  if not k.startswith("tuner/") or k == "tuner/epochs"}
+        logger.info("trial %s started on %s: %s", trial.trial_id, self.tuner_id, values)
+        if is_worker():
+            self._heartbeat = _Heartbeat(self.oracle, trial.trial_id, self.heartbeat_interval)
+        super().on_trial_begin(trial)
+
+    def on_trial_end(self, trial: Any) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
+        seconds = time.perf_counter() - self._trial_started.pop(trial.trial_id, time.perf_counter())
+        super().on_trial_end(trial)
+        if trial.status == "COMPLETED" and self._last_metrics is not None:
+            objective = self.oracle.objective.name
+            logger.info("trial %s completed on %s in %.1f s: %s = %.6g", trial.trial_id,
+                        self.tuner_id, seconds, objective,
+                        self._last_metrics.get(objective, float("nan")))
+        else:
+            logger.warning("trial %s ended %s on %s after %.1f s: %s", trial.trial_id,
+                           trial.status, self.tuner_id, seconds,
+                           (trial.message or "").strip().splitlines()[-1:] or "")
+
+    def search(self, *args: Any, **kwargs: Any) -> None:
+        """Runs the search (Keras Tuner's loop; on the chief, with a watchdog)."""
+        stop = threading.Event()
+        watchdog = None
+        if is_chief() and hasattr(self.oracle, "expire_stale"):
+            def watch() -> None:
+                while not stop.wait(min(1.0, self.heartbeat_interval)):
+                    try:
+                        self.oracle.expire_stale()
+                    except Exception as error:  # never kill the server over bookkeeping
+                        logger.warning("checking for dead workers failed: %s", error)
+
+            watchdog = threading.Thread(target=watch, name="lstm_apps-watchdog", daemon=True)
+            watchdog.start()
+        try:
+            super().search(*args, **kwargs)
+        finally:
+            stop.set()
+            if watchdog is not None:
+                watchdog.join(timeout=10)
+
+    def save(self) -> None:
+        """Saves the oracle (not on workers) and this tuner's state, atomically."""
+        if not self._is_worker():
+            self.oracle.save()
+        _io.write_json(self._get_tuner_fname(), self.get_state())

@@ -1,0 +1,582 @@
+"""Tests of `lstm_apps.tuning` on one machine: hypermodels, search, resume, bad input.
+
+The searches are tiny (300-point synthetic series, lookback 20, horizon 3,
+4-8 units, 1-2 epochs) so that a trial takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import keras_tuner
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstm_apps import cli
+from lstm_apps.recipes.forecast import ForecastConfig
+from lstm_apps.tuning import (
+    ForecastHyperModel,
+    parse_address,
+    results_dataframe,
+    tune,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: Columns of every table, before the hyperparameters / after the metrics.
+FIRST = ["trial_id", "status", "score"]
+LAST = ["duration_s", "tuner_id", "attempts", "started", "ended", "best_step", "message"]
+FORECAST_METRICS = ["val_loss", "val_point_mae", "loss", "point_mae", "test_mae", "test_rmse",
+                    "test_mase", "test_smape", "epochs", "params", "train_seconds"]
+
+
+def tiny_config(**overrides: Any) -> ForecastConfig:
+    """A forecasting config whose run takes a few seconds."""
+    settings = dict(length=300, lookback=20, horizon=3, units=8, epochs=1, plots=False,
+                    ets=False, intervals=False, patience=0, reduce_lr=False, output_dir=None)
+    settings.update(overrides)
+    return ForecastConfig(**settings)
+
+
+#: A small space of fast cells (the Keras baselines) for the search tests.
+TINY_SPACE = {"cells": ("keras_lstm", "gru"), "units": (4, 8, 4), "layers": 1}
+
+
+def tiny_argv(directory: Path, max_trials: int, *extra: str) -> list[str]:
+    """`lstm-apps tune forecast` arguments for `tiny_config` and `TINY_SPACE`."""
+    return [
+        "tune", "forecast", "--tuner", "random", "--max-trials", str(max_trials),
+        "--directory", str(directory), "--search-seed", "3", "--quiet",
+        "--cells", "keras_lstm", "gru", "--units", "4", "8", "4", "--layers", "1",
+        "--length", "300", "--lookback", "20", "--horizon", "3", "--epochs", "1",
+        "--no-plots", "--no-ets", "--no-intervals", "--patience", "0", "--no-reduce-lr",
+        "--output-dir", "none", *extra,
+    ]
+
+
+def expected_columns(space_names: list[str], metrics: list[str] = FORECAST_METRICS) -> list[str]:
+    """The exact columns of a results table (same on one machine and distributed)."""
+    return [*FIRST, *space_names, *metrics, *LAST]
+
+
+def wait_for(predicate: Any, timeout: float, what: str, procs: tuple = ()) -> None:
+    """Polls `predicate` until true; fails after `timeout` s or if a process exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        for proc in procs:
+            if proc.poll() is not None:
+                raise AssertionError(
+                    f"process {proc.args[-1] if proc.args else ''} exited with "
+                    f"{proc.returncode} while waiting for {what}"
+                )
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO), MPLBACKEND="Agg",
+               CUDA_VISIBLE_DEVICES="")
+    for key in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
+        env.pop(key, None)
+    return env
+
+
+def start_cli(argv: list[str], log: Path) -> subprocess.Popen:
+    """Starts `python -m lstm_apps.cli ARGV` with its output in `log`."""
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "lstm_apps.cli", *argv], stdout=out,
+            stderr=subprocess.STDOUT, env=subprocess_env(), cwd=str(log.parent),
+        )
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=30)
+
+
+def table_or_empty(directory: Path) -> pd.DataFrame:
+    try:
+        return results_dataframe(directory)
+    except (FileNotFoundError, ValueError):
+        return pd.DataFrame(columns=FIRST)
+
+
+def session_hparams(folder: Path) -> dict[str, Any]:
+    """The hyperparameters of the HParams session written in `folder`."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.plugins.hparams import metadata
+
+    found: dict[str, Any] = {}
+    for path in folder.glob("events.out.tfevents.*"):
+        for event in EventFileLoader(str(path)).Load():
+            for value in event.summary.value:
+                if value.tag == metadata.SESSION_START_INFO_TAG:
+                    info = metadata.parse_session_start_info_plugin_data(
+                        value.metadata.plugin_data.content
+                    )
+                    for name, v in info.hparams.items():
+                        kind = v.WhichOneof("kind")
+                        found[name] = getattr(v, kind)
+                if value.tag == metadata.SESSION_END_INFO_TAG:
+                    found["__status__"] = metadata.parse_session_end_info_plugin_data(
+                        value.metadata.plugin_data.content
+                    ).status
+                if value.tag == "val_loss":
+                    from tensorboard.util import tensor_util
+
+                    found["__val_loss__"] = float(
+                        value.simple_value if value.HasField("simple_value")
+                        else tensor_util.make_ndarray(value.tensor)
+                    )
+    return found
+
+
+# ====================================================================== hypermodels
+def test_hypermodel_default_space_names_and_kinds():
+    hm = ForecastHyperModel(tiny_config())
+    assert hm.search_space() == {
+        "cell": "Choice('standard', 'peephole', 'coupled', 'keras_lstm', 'gru')",
+        "units": "Int(8..64, step 8)",
+        "layers": "Int(1..2)",
+        "dropout": "Float(0..0.5, step 0.1)",
+        "recurrent_dropout": "Float(0..0.3, step 0.1)",
+        "learning_rate": "Float(0.0001..0.01, log)",
+        "clipnorm": "Choice(0.0, 1.0, 5.0)",
+        "unit_forget_bias": "Boolean",
+    }
+    hp = keras_tuner.HyperParameters()
+    hm.draw(hp)
+    by_name = {p.name: p for p in hp.space}
+    assert list(by_name) == list(hm.search_space())
+    assert by_name["learning_rate"].sampling == "log"
+    assert (by_name["units"].min_value, by_name["units"].max_value, by_name["units"].step) == (
+        8, 64, 8)
+    # Defaults come from the base config when they lie in the range.
+    assert hp.values["units"] == 8 and hp.values["cell"] == "standard"
+    assert hp.values["learning_rate"] == pytest.approx(tiny_config().learning_rate)
+    # The forget-bias flag only exists for cells that have a forget gate.
+    (condition,) = by_name["unit_forget_bias"].conditions
+    assert condition.name == "cell" and "gru" not in condition.values
+    assert set(condition.values) == {"standard", "peephole", "coupled", "keras_lstm"}
+
+
+def test_hypermodel_fixed_narrowed_and_untuned_settings():
+    base = tiny_config(dropout=0.2)
+    hm = ForecastHyperModel(base, cells="peephole", units=(16, 32, 16), dropout=None,
+                            learning_rate=3e-3, clipnorm=(0, 2.0), unit_forget_bias=False)
+    space = hm.search_space()
+    assert space["cell"] == "Fixed('peephole')"
+    assert space["units"] == "Int(16..32, step 16)"
+    assert "dropout" not in space
+    assert space["learning_rate"] == "Fixed(0.003)"
+    assert space["clipnorm"] == "Choice(0.0, 2.0)"
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("units", 32)
+    hp.Fixed("clipnorm", 0.0)
+    config = hm.config(hp)
+    assert (config.cell, config.units, config.dropout) == ("peephole", 32, 0.2)
+    assert config.clipnorm is None  # 0 = off
+    assert config.unit_forget_bias is False and config.learning_rate == 3e-3
+    assert "dropout" not in hp.values
+
+
+def test_hypermodel_builds_the_recipe_model_of_the_drawn_values():
+    hm = ForecastHyperModel(tiny_config(), cells=("peephole", "gru"), units=(4, 12, 4),
+                            layers=(1, 2))
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("cell", "gru")
+    hp.Fixed("units", 12)
+    hp.Fixed("layers", 2)
+    hp.Fixed("learning_rate", 0.005)
+    model = hm.build(hp)
+    assert "unit_forget_bias" not in hp.values  # inactive for gru
+    rnn = [layer for layer in model.layers if layer.name.startswith("rnn_")]
+    assert [type(layer).__name__ for layer in rnn] == ["GRU", "GRU"]
+    assert [layer.units for layer in rnn] == [12, 12]
+    assert model.optimizer is not None
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.005)
+    assert model.output_shape == (None, 3, 1)
+
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("cell", "peephole")
+    hp.Fixed("unit_forget_bias", False)
+    model = hm.build(hp)
+    rnn = [layer for layer in model.layers if layer.name.startswith("rnn_")]
+    assert type(rnn[0].cell).__name__ == "PeepholeLSTMCell"
+    assert hp.values["unit_forget_bias"] is False
+
+
+def test_hypermodel_gate_monitor_is_switched_off_for_keras_baselines(tmp_path):
+    hm = ForecastHyperModel(tiny_config(gate_monitor=True, output_dir=str(tmp_path)),
+                            cells=("standard", "keras_lstm"))
+    for cell, monitored in (("standard", True), ("keras_lstm", False)):
+        hp = keras_tuner.HyperParameters()
+        hp.Fixed("cell", cell)
+        assert hm.config(hp).gate_monitor is monitored
+
+
+def test_cell_groups_expand():
+    hm = ForecastHyperModel(tiny_config(), cells=("ablations", "keras_lstm"))
+    values = eval(hm.search_space()["cell"].removeprefix("Choice"))
+    assert values[-1] == "keras_lstm" and "nig" in values and "standard" not in values
+    hm = ForecastHyperModel(tiny_config(), cells="all")
+    assert "fgr" in hm.search_space()["cell"] and "gru" in hm.search_space()["cell"]
+
+
+# ====================================================================== bad input
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(max_trials=0), ValueError,
+         "Received an invalid value for argument `max_trials`, expected an integer >= 1, got 0."),
+        (dict(max_trials=-2), ValueError, "expected an integer >= 1, got -2."),
+        (dict(max_trials=True), ValueError, "expected an integer >= 1, got True."),
+        (dict(tuner="grid"), ValueError,
+         "Received an invalid value for argument `tuner`, expected one of ['bayesian', "
+         "'random', 'hyperband'], got 'grid'."),
+        (dict(space={"units": (64, 8)}), ValueError,
+         "Received an invalid range for argument `units`: min (64) > max (8)."),
+        (dict(space={"dropout": (0.5, 0.1, 0.1)}), ValueError,
+         "Received an invalid range for argument `dropout`: min (0.5) > max (0.1)."),
+        (dict(space={"learning_rate": (0.0, 0.01)}), ValueError,
+         "it is searched on a log scale, so min must be > 0, got 0.0."),
+        (dict(space={"dropout": (0.0, 1.5)}), ValueError,
+         "Received an invalid search range for argument `dropout`"),
+        (dict(space={"cells": ("standard", "lstm2")}), ValueError,
+         "Received an invalid value for argument `cells`, expected cell names or groups from "
+         "['standard', 'peephole', 'coupled', 'vanilla'"),
+        (dict(space={"bidirectional": (False, True)}), ValueError,
+         "Received a search range for `bidirectional`, but the forecast recipe's config has "
+         "no field `bidirectional`"),
+        (dict(space={"unitz": 8}), ValueError, "Received unknown settings ['unitz'] in `space`"),
+        (dict(space={"units": "many"}), ValueError,
+         "Received an invalid value for argument `units`, expected an integer, a range (min, "
+         "max) or (min, max, step), or None, got 'many'."),
+        (dict(objective="accuracy"), ValueError,
+         "Received an invalid value for argument `objective`, expected a metric the forecast "
+         "trials report"),
+        (dict(chief="localhost"), ValueError,
+         "Received an invalid value for argument `chief`, expected an address HOST:PORT with "
+         "a port in 1-65535 (for example '0.0.0.0:8000'), got 'localhost'."),
+        (dict(chief="0.0.0.0:70000"), ValueError, "argument `chief`, expected an address"),
+        (dict(worker="host:port"), ValueError, "argument `worker`, expected an address"),
+        (dict(chief="0.0.0.0:8000", worker="h:8000"), ValueError, "Received both `chief`"),
+        (dict(worker="h:8000", tuner_id="my-chief"), ValueError,
+         "Received an invalid value for argument `tuner_id`"),
+        (dict(worker_timeout=0), ValueError, "argument `worker_timeout`, expected a number > 0"),
+        (dict(project_name="../x"), ValueError, "argument `project_name`"),
+    ],
+)
+def test_tune_rejects_bad_input_before_any_trial(tmp_path, kwargs, error, message):
+    kwargs = {"max_trials": 2, **kwargs}
+    with pytest.raises(error) as info:
+        tune(tiny_config(), directory=tmp_path / "sweep", **kwargs)
+    assert message in str(info.value)
+    assert not (tmp_path / "sweep").exists()  # nothing written, nothing trained
+
+
+def test_tune_rejects_unknown_recipe_and_bad_config(tmp_path):
+    with pytest.raises(ValueError) as info:
+        tune("translate", directory=tmp_path)
+    assert str(info.value) == (
+        "Received an invalid value for argument `recipe_config`, expected a recipe name from "
+        "['forecast', 'sentiment'] or a recipe config, got 'translate'."
+    )
+    with pytest.raises(TypeError, match="expected a ForecastConfig, a SentimentConfig"):
+        tune({"cell": "standard"}, directory=tmp_path)
+    with pytest.raises(ValueError, match="needs `val_size` > 0"):
+        tune(tiny_config(val_size=0), directory=tmp_path)
+    with pytest.raises(ValueError, match="Monte Carlo dropout needs a dropout rate > 0"):
+        # dropout and recurrent dropout can both be 0 in this space: rejected up front
+        tune(tiny_config(intervals=True, interval_method="mc_dropout", dropout=0.1),
+             directory=tmp_path, space={"dropout": (0.0, 0.2, 0.1)})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bayesian_tuner_runs_or_names_its_missing_dependencies(tmp_path, capsys):
+    try:
+        import scipy  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError) as info:
+            tune(tiny_config(), "bayesian", max_trials=1, directory=tmp_path / "sweep")
+        assert str(info.value).startswith("Received `tuner`='bayesian', which needs ")
+        assert 'pip install "keras-tuner[bayesian]"' in str(info.value)
+        assert cli.main(tiny_argv(tmp_path / "sweep", 1, "--tuner", "bayesian")) == 2
+        assert "which needs " in capsys.readouterr().err
+        assert not (tmp_path / "sweep").exists()
+    else:
+        result = tune(tiny_config(), "bayesian", max_trials=1, directory=tmp_path / "sweep",
+                      seed=1, space=TINY_SPACE)
+        assert result.table["status"].tolist() == ["COMPLETED"]
+
+
+@pytest.mark.parametrize("address, expected", [
+    ("0.0.0.0:8000", ("0.0.0.0", 8000)),
+    ("node-7.cluster:1", ("node-7.cluster", 1)),
+    ("[::1]:65535", ("[::1]", 65535)),
+])
+def test_parse_address(address, expected):
+    assert parse_address(address) == expected
+
+
+def test_cli_rejects_bad_input(tmp_path, capsys):
+    assert cli.main(tiny_argv(tmp_path, 0)) == 2
+    assert "lstm-apps tune: error: Received an invalid value for argument `max_trials`, " \
+        "expected an integer >= 1, got 0." in capsys.readouterr().err
+    assert cli.main(tiny_argv(tmp_path, 2, "--chief", "nohost")) == 2
+    assert "argument `chief`, expected an address HOST:PORT" in capsys.readouterr().err
+    assert cli.main([*tiny_argv(tmp_path, 2), "--units", "9", "3"]) == 2
+    assert "min (9) > max (3)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        cli.main(["tune", "translate"])
+    assert info.value.code == 2
+    assert "invalid choice: 'translate' (choose from 'forecast', 'sentiment')" in \
+        capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(tiny_argv(tmp_path, 2, "--tuner", "grid"))
+    assert "invalid choice: 'grid' (choose from 'bayesian', 'random', 'hyperband')" in \
+        capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_config_file_and_options_make_the_base_config(tmp_path, capsys):
+    from lstm_apps.commands.tune import _base_config, recipe_parser
+    from lstm_apps.recipes._common import config_to_dict
+
+    good = tmp_path / "best_config.json"
+    good.write_text(json.dumps(config_to_dict(tiny_config(lookback=25, covariates=()))))
+    args = recipe_parser("forecast").parse_args(["--config", str(good), "--horizon", "4",
+                                                  "--units", "8", "16"])
+    assert _base_config(args, ForecastConfig) == tiny_config(lookback=25, horizon=4)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"lookback": 20, "colour": 1}))
+    assert cli.main([*tiny_argv(tmp_path / "sweep", 2), "--config", str(bad)]) == 2
+    assert f"--config {bad} has unknown fields ['colour']." in capsys.readouterr().err
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_results_dataframe_finds_the_project(tmp_path):
+    with pytest.raises(FileNotFoundError, match="which holds no search"):
+        results_dataframe(tmp_path)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "oracle.json").write_text("{}")
+    with pytest.raises(ValueError, match=r"holds several searches \['a', 'b'\]: pass "):
+        results_dataframe(tmp_path)
+    with pytest.raises(FileNotFoundError, match="Received `project_name`='c'"):
+        results_dataframe(tmp_path, "c")
+    frame = results_dataframe(tmp_path, "a")
+    assert frame.empty and frame.columns.tolist() == FIRST + LAST
+    assert results_dataframe(tmp_path / "b").attrs["project_dir"] == str(tmp_path / "b")
+
+
+# ====================================================================== search
+def test_search_table_best_model_config_tensorboard_and_resume(tmp_path):
+    directory = tmp_path / "sweep"
+    result = tune(tiny_config(), "random", max_trials=3, directory=directory, seed=7,
+                  space=TINY_SPACE)
+    project = directory / "forecast"
+    table = result.table
+
+    # One row per trial, in the documented form.
+    assert table.columns.tolist() == expected_columns(["cell", "units", "layers", "dropout",
+                                                       "recurrent_dropout", "learning_rate",
+                                                       "clipnorm", "unit_forget_bias"])
+    assert table["trial_id"].tolist() == ["0", "1", "2"]
+    assert table["status"].tolist() == ["COMPLETED"] * 3
+    assert (table["attempts"] == 1).all() and (table["tuner_id"] == "tuner0").all()
+    assert (table["duration_s"] > 0).all() and table["started"].notna().all()
+    assert table["score"].tolist() == table["val_loss"].tolist()
+    assert set(table["cell"]) <= {"keras_lstm", "gru"}
+    assert table["unit_forget_bias"].isna().tolist() == (table["cell"] == "gru").tolist()
+    for row in table.itertuples():  # the numbers are the run's own
+        history = pd.read_csv(project / f"trial_{row.trial_id}" / "run" / "history.csv")
+        assert row.val_loss == pytest.approx(history["val_loss"].iloc[-1])
+        metrics = json.loads((project / f"trial_{row.trial_id}" / "run" / "metrics.json")
+                             .read_text())
+        assert row.test_mae == pytest.approx(metrics["mae"])
+        run_config = json.loads((project / f"trial_{row.trial_id}" / "run" / "config.json")
+                                .read_text())
+        assert (run_config["cell"], run_config["units"]) == (row.cell, row.units)
+
+    # trials.csv holds the same table.
+    csv = pd.read_csv(project / "trials.csv", dtype={"trial_id": str})
+    assert csv.columns.tolist() == table.columns.tolist()
+    assert csv["val_loss"].tolist() == pytest.approx(table["val_loss"].tolist())
+    pd.testing.assert_frame_equal(results_dataframe(directory), table)
+
+    # The best trial, its model and its config.
+    best = table.loc[table["score"].idxmin()]
+    assert result.best_trial_id == best["trial_id"]
+    assert result.best_score == pytest.approx(best["score"])
+    saved = json.loads((project / "best_config.json").read_text())
+    config = ForecastConfig(**saved)
+    assert config == result.best_config
+    assert (config.cell, config.units) == (best["cell"], best["units"])
+    assert config.output_dir is None  # the base config's, not the trial folder
+    model = result.best_model()
+    trial_model = keras.saving.load_model(project / f"trial_{best['trial_id']}" / "run"
+                                          / "model.keras")
+    x = np.random.default_rng(0).normal(size=(2, 20, model.input_shape[-1])).astype("float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0), trial_model.predict(x, verbose=0))
+
+    # TensorBoard: one folder per trial, with the HParams session of its values.
+    for row in table.itertuples():
+        tb = project / f"trial_{row.trial_id}" / "run" / "tb"
+        assert (tb / "train").is_dir() and (tb / "validation").is_dir()
+        session = session_hparams(tb)
+        assert session["cell"] == row.cell and session["units"] == row.units
+        assert session["__val_loss__"] == pytest.approx(row.val_loss, rel=1e-6)
+        assert session["__status__"] == 1  # STATUS_SUCCESS
+    assert list((project / "hparams").glob("events.out.tfevents.*"))
+
+    # A rerun of the same call trains nothing more; a larger max_trials extends.
+    stamps = {p: p.stat().st_mtime_ns for p in project.glob("trial_*/run/model.keras")}
+    again = tune(tiny_config(), "random", max_trials=3, directory=directory, seed=7,
+                 space=TINY_SPACE)
+    assert again.table["trial_id"].tolist() == ["0", "1", "2"]
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    more = tune(tiny_config(), "random", max_trials=4, directory=directory, seed=7,
+                space=TINY_SPACE)
+    assert more.table["status"].tolist() == ["COMPLETED"] * 4
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+    # Other settings on the same project: an error, before any trial.
+    with pytest.raises(ValueError, match="was started with other settings .*space"):
+        tune(tiny_config(), "random", max_trials=5, directory=directory,
+             space={**TINY_SPACE, "units": (4, 16, 4)})
+    with pytest.raises(ValueError, match="was started with other settings .*tuner"):
+        tune(tiny_config(), "hyperband", max_trials=5, directory=directory, space=TINY_SPACE)
+    assert len(results_dataframe(directory)) == 4
+
+
+def test_hyperband_epochs_and_gate_monitor(tmp_path):
+    config = tiny_config(epochs=2, gate_monitor=True, output_dir=str(tmp_path / "runs"))
+    result = tune(config, "hyperband", max_trials=3, directory=tmp_path, seed=2,
+                  hyperband_factor=2, space={"cells": "standard", "units": (4, 8, 4),
+                                             "layers": 1})
+    table = result.table
+    assert table["status"].tolist() == ["COMPLETED"] * 3
+    # Hyperband's epochs become the config's: 1, 1, then 2 for the best of the two.
+    assert table["tuner/epochs"].tolist() == [1, 1, 2]
+    best_first = table.iloc[:2].sort_values("score").iloc[0]
+    assert table.iloc[2]["tuner/trial_id"] == best_first["trial_id"]
+    for row in table.itertuples():
+        run_dir = tmp_path / "forecast" / f"trial_{row.trial_id}" / "run"
+        assert len(pd.read_csv(run_dir / "history.csv")) == row.epochs == row[
+            table.columns.get_loc("tuner/epochs") + 1]
+        assert list((run_dir / "tb" / "gates").glob("events.out.tfevents.*")), \
+            "GateMonitor wrote nothing"
+    assert result.best_config.epochs == int(
+        table.loc[table["trial_id"] == result.best_trial_id, "tuner/epochs"].iloc[0])
+    assert result.best_config.gate_monitor is True
+
+
+# ====================================================================== faults
+def test_sigkill_then_same_command_resumes_without_losing_trials(tmp_path):
+    directory = tmp_path / "sweep"
+    argv = tiny_argv(directory, 3)
+    proc = start_cli(argv, tmp_path / "first.log")
+    try:
+        def mid_second_trial() -> bool:
+            table = table_or_empty(directory)
+            running = table[table["status"] == "RUNNING"]["trial_id"].tolist()
+            return (table["status"] == "COMPLETED").sum() >= 1 and any(
+                (directory / "forecast" / f"trial_{t}" / "run" / "tb" / "train").is_dir()
+                for t in running)
+
+        wait_for(mid_second_trial, 240, "a completed trial and a trial in training", (proc,))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        stop(proc)
+    assert proc.returncode == -signal.SIGKILL
+    before = results_dataframe(directory)
+    done = before[before["status"] == "COMPLETED"]
+    interrupted = before[before["status"] == "RUNNING"]["trial_id"].tolist()
+    assert len(done) >= 1 and len(interrupted) == 1
+    project = directory / "forecast"
+    kept = {t: (project / f"trial_{t}" / "trial.json").read_text() for t in done["trial_id"]}
+    stamps = {t: (project / f"trial_{t}" / "run" / "model.keras").stat().st_mtime_ns
+              for t in done["trial_id"]}
+
+    assert cli.main(argv) == 0  # the same command again
+
+    after = results_dataframe(directory)
+    assert after["trial_id"].tolist() == ["0", "1", "2"]
+    assert after["status"].tolist() == ["COMPLETED"] * 3
+    for trial_id, text in kept.items():  # completed trials kept as they were, not rerun
+        assert (project / f"trial_{trial_id}" / "trial.json").read_text() == text
+        assert (project / f"trial_{trial_id}" / "run" / "model.keras").stat().st_mtime_ns == \
+            stamps[trial_id]
+    (again,) = interrupted
+    row = after.set_index("trial_id").loc[again]
+    assert row["attempts"] == 2
+    assert before.set_index("trial_id").loc[again, "units"] == row["units"]  # same values
+    info = json.loads((project / f"trial_{again}" / "trial_info.json").read_text())
+    assert [h["outcome"] for h in info["history"]] == ["interrupted", "completed"]
+    assert (project / "best_model.keras").is_file()
+
+
+# ====================================================================== sentiment
+SENTIMENT_METRICS = ["val_accuracy", "val_loss", "val_auc", "accuracy", "loss", "test_accuracy",
+                     "test_auc", "test_loss", "epochs", "params", "train_seconds"]
+
+
+def test_sentiment_search_maximises_validation_accuracy(tmp_path):
+    from lstm_apps.recipes.sentiment import SentimentConfig
+
+    rng = np.random.default_rng(0)
+    good, bad = ["great", "wonderful", "superb", "moving"], ["awful", "boring", "dull", "bad"]
+    rows = []
+    for i in range(240):
+        label = i % 2
+        words = rng.choice(good if label else bad, size=3).tolist() + ["film", "plot", "the"]
+        rng.shuffle(words)
+        rows.append({"text": " ".join(words), "label": label})
+    pd.DataFrame(rows).to_csv(tmp_path / "reviews.csv", index=False)
+    config = SentimentConfig(data=str(tmp_path / "reviews.csv"), units=4, embedding_dim=8,
+                             vocab_size=50, max_len=12, batch_size=32, epochs=1,
+                             ema_momentum=None, gate_monitor=True, verbose=0,
+                             output_dir=str(tmp_path / "runs"))
+    space = {"cells": ("keras_lstm", "gru"), "units": (4, 8, 4), "layers": 1,
+             "bidirectional": (False, True)}
+    result = tune(config, "random", max_trials=2, directory=tmp_path / "sweep", seed=4,
+                  space=space)
+    table = result.table
+    assert table.columns.tolist() == expected_columns(
+        ["cell", "units", "layers", "bidirectional", "dropout", "recurrent_dropout",
+         "learning_rate", "clipnorm"], SENTIMENT_METRICS)
+    assert table["status"].tolist() == ["COMPLETED"] * 2
+    assert result.objective == "val_accuracy" and result.direction == "max"
+    assert table["score"].tolist() == table["val_accuracy"].tolist()
+    assert result.best_trial_id == table.loc[table["score"].idxmax(), "trial_id"]
+    project = tmp_path / "sweep" / "sentiment"
+    for row in table.itertuples():
+        metrics = json.loads((project / f"trial_{row.trial_id}" / "run" / "metrics.json")
+                             .read_text())
+        assert row.test_accuracy == pytest.approx(metrics["test_accuracy"])
+        assert row.val_accuracy == pytest.approx(metrics["val_accuracy"])
+    saved = SentimentConfig(**json.loads((project / "best_config.json").read_text()))
+    assert saved == result.best_config
+    assert saved.gate_monitor is False  # the Keras baselines have no gates to trace
+    assert str(saved.output_dir) == str(tmp_path / "runs")
+    from lstm_apps.recipes.sentiment import predict_sentiment
+
+    probability = np.asarray(predict_sentiment(result.best_model(), ["great moving film"]))
+    assert probability.size == 1 and 0.0 <= float(probability.ravel()[0]) <= 1.0
