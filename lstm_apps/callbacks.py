@@ -1,0 +1,543 @@
+"""`GateMonitor`: the gates of a model's LSTM layers in TensorBoard, during training.
+
+Keras's `TensorBoard` callback logs weights, never gate activations. The
+`GateMonitor` traces a fixed probe batch with `lstm_apps.trace_gates` every
+`freq` epochs (and, optionally, every `batch_freq` batches) and writes, for
+every LSTM layer (each direction of a `Bidirectional`) and every gate:
+histograms, scalars (mean, fraction saturated low and high, mean |c|) and
+images (gate heatmaps and lines over time for the first probe samples).
+
+Design notes:
+
+- Where it writes: into `<log_dir>/gates`, a run of its own beside the
+  `train` and `validation` runs that `keras.callbacks.TensorBoard(log_dir)`
+  writes, so both show in the same TensorBoard.
+- Keras Tuner: the tuner deep-copies the callbacks of every trial and gives a
+  per-trial folder only to callbacks whose class is named `TensorBoard` (it
+  rewrites their `log_dir`). Rather than pretend to be a `TensorBoard` (the
+  tuner would then also attach a second HParams writer to the same folder,
+  and `isinstance` checks would lie), a `GateMonitor` can *follow* a
+  `TensorBoard` callback: pass that callback as `log_dir`. The tuner
+  deep-copies the callback list in one `copy.deepcopy` call, so the copied
+  monitor points at the copied `TensorBoard`, whose `log_dir` the tuner then
+  rewrites; the monitor reads it when training starts, so each trial (and
+  execution) gets `<trial folder>/gates`. A monitor with a fixed folder that
+  finds itself deep-copied warns that every copy writes to the same folder.
+- The file writer and the tracer are created when training starts and
+  dropped by `copy.deepcopy`; the writer is closed at the end of training.
+- Backends: the event files are written with TensorBoard's own writer
+  (`tensorboard.summary.writer`, the one PyTorch's `SummaryWriter` uses),
+  not with TensorFlow ops, so the monitor works on the TensorFlow, JAX and
+  PyTorch backends. The probe is traced by a compiled function (a graph on
+  TensorFlow, `jax.jit` on JAX, eager on PyTorch).
+- Cost: at each trace the probe goes through the model once (compiled), the
+  statistics are NumPy; the images, which take most of the time, are drawn
+  in a background thread while training goes on (`background_images`).
+- Files: event files are append-only logs written by TensorBoard's writer,
+  like those of `keras.callbacks.TensorBoard`; they are not written through
+  `lstm_apps._io` (a partial event file is still readable).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import copy
+import io
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from lstm_apps import gates as _gates
+
+__all__ = ["GateMonitor", "histogram_buckets"]
+
+logger = logging.getLogger(__name__)
+
+# Attributes that live only while training; `copy.deepcopy` resets them.
+_RUNTIME = {
+    "_model": None,
+    "_tracer": None,
+    "_tracer_model_id": None,
+    "_probe_checked": None,
+    "_probe_tokens": None,
+    "_writer": None,
+    "_writer_dir": None,
+    "_executor": None,
+    "_pending": None,
+    "last_trace": None,
+}
+
+
+def _positive_int(name: str, value: Any, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        expected = "a positive integer or None" if allow_none else "a positive integer"
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected {expected}, got {value!r}."
+        )
+    return int(value)
+
+
+class GateMonitor(keras.callbacks.Callback):
+    """Writes the gate activations of a model's LSTM layers to TensorBoard.
+
+    Every `freq` epochs (and every `batch_freq` batches if set) the monitor
+    traces the fixed `probe` batch (`lstm_apps.trace_gates`, inference mode)
+    and writes, per layer, direction and gate (i, f, o, g; c and h too):
+
+    - histograms `"<layer>/<gate name>"` of the values at unmasked steps,
+      e.g. `"lstm/forget_gate"`, `"bi/backward/input_gate"`;
+    - scalars `"<layer>/<gate name>/mean"`, `".../saturated_low"` (fraction
+      < 0.1; for g < -0.9) and `".../saturated_high"` (> 0.9), and
+      `"<layer>/cell_state/mean_abs"` (mean |c|);
+    - images `"<layer>/heatmap"` (each gate, units x time, tokens on the time
+      axis for text) and `"<layer>/lines"` (a few units over time), one image
+      per probe sample, for the first `image_samples` samples.
+
+    Epoch-level summaries use the epoch as step (as `keras.callbacks.TensorBoard`
+    does); batch-level ones are tagged `"batch/..."` and use the number of
+    batches trained so far. A gate that a cell does not have is not written;
+    the coupled cell's input gate (1 - f) is written like the others.
+
+    Args:
+        log_dir: The TensorBoard folder (the one given to
+            `keras.callbacks.TensorBoard`), or a `keras.callbacks.TensorBoard`
+            callback whose `log_dir` to follow (use this inside a Keras Tuner
+            search to get one folder per trial). The monitor writes to
+            `<log_dir>/<run_name>`.
+        probe: A batch of model inputs to trace (a NumPy array; for several
+            inputs a list of arrays; for a model that takes raw text a list or
+            array of strings). Keep it small (8-64 samples).
+        freq: Trace every `freq` epochs. Default: 1.
+        batch_freq: Also trace every `batch_freq` training batches (None:
+            never). Default: None.
+        layers: Names of the layers to trace (default: every LSTM layer).
+        tokens: Labels of the time axis, one list of strings per probe sample.
+            By default, for text probes, the tokens of the model's
+            `TextVectorization` layer.
+        run_name: Name of the run folder under `log_dir`. Default: "gates".
+        image_samples: Number of probe samples that get images (0: no
+            images). Default: 1.
+        image_units: Number of units in the line plots. Default: 4.
+        histogram_buckets: Number of histogram buckets. Default: 30.
+        background_images: Draw and write the images in a background thread
+            while training goes on (the trace itself, the histograms and the
+            scalars are always taken at once, from the current weights). The
+            monitor waits for the images at the next trace and at the end of
+            training, so everything is on disk when `fit` returns. Default:
+            `True`.
+
+    Raises:
+        ValueError: (when created) `freq`, `batch_freq`, `image_samples`,
+            `image_units` or `histogram_buckets` is not a positive integer;
+            (when training starts, before the first batch) the model has no
+            LSTM layer, a `layers` name does not exist, or the probe does not
+            match the model's input shape or dtype.
+        TypeError: `log_dir`, `probe` or `layers` have the wrong type.
+
+    Example:
+
+    >>> import os, tempfile, numpy as np, keras, lstm_apps
+    >>> model = keras.Sequential([keras.Input((10, 2)), lstm_apps.LSTM(4, name="rnn"),
+    ...                           keras.layers.Dense(1)])
+    >>> model.compile(loss="mse")
+    >>> logs = tempfile.mkdtemp()
+    >>> x, y = np.random.rand(16, 10, 2), np.random.rand(16, 1)
+    >>> monitor = lstm_apps.GateMonitor(logs, probe=x[:4], image_samples=1)
+    >>> _ = model.fit(x, y, epochs=2, verbose=0,
+    ...               callbacks=[keras.callbacks.TensorBoard(logs), monitor])
+    >>> sorted(os.listdir(logs))
+    ['gates', 'train']
+    >>> monitor.last_trace["rnn"]["f"].shape
+    (4, 10, 4)
+    """
+
+    def __init__(
+        self,
+        log_dir: str | os.PathLike | keras.callbacks.TensorBoard,
+        probe: Any,
+        freq: int = 1,
+        batch_freq: int | None = None,
+        layers: str | Sequence[str] | None = None,
+        tokens: Sequence[Sequence[str]] | None = None,
+        run_name: str = "gates",
+        image_samples: int = 1,
+        image_units: int = 4,
+        histogram_buckets: int = 30,
+        background_images: bool = True,
+    ) -> None:
+        super().__init__()
+        if isinstance(log_dir, keras.callbacks.TensorBoard):
+            self._tensorboard: keras.callbacks.TensorBoard | None = log_dir
+            self._log_dir: str | None = None
+        elif isinstance(log_dir, (str, os.PathLike)):
+            self._tensorboard = None
+            self._log_dir = os.fspath(log_dir)
+        else:
+            raise TypeError(
+                "Received an invalid value for argument `log_dir`, expected a "
+                "folder path or a keras.callbacks.TensorBoard callback, got "
+                f"{type(log_dir).__name__}."
+            )
+        self.freq = _positive_int("freq", freq)
+        self.batch_freq = _positive_int("batch_freq", batch_freq, allow_none=True)
+        if (
+            isinstance(image_samples, bool)
+            or not isinstance(image_samples, int)
+            or (image_samples < 0)
+        ):
+            raise ValueError(
+                "Received an invalid value for argument `image_samples`, expected an "
+                f"integer >= 0, got {image_samples!r}."
+            )
+        self.image_samples = image_samples
+        self.image_units = _positive_int("image_units", image_units)
+        self.histogram_buckets = _positive_int("histogram_buckets", histogram_buckets)
+        if not isinstance(run_name, str) or not run_name or os.sep in run_name:
+            raise ValueError(
+                "Received an invalid value for argument `run_name`, expected a "
+                f"non-empty folder name, got {run_name!r}."
+            )
+        self.run_name = run_name
+        if layers is not None and not (
+            isinstance(layers, str)
+            or (isinstance(layers, (list, tuple)) and all(isinstance(n, str) for n in layers))
+        ):
+            raise TypeError(
+                "Received an invalid value for argument `layers`, expected None, a "
+                f"layer name or a list of layer names, got {layers!r}."
+            )
+        self.layers = layers
+        if probe is None:
+            raise TypeError(
+                "Received an invalid value for argument `probe`, expected a batch "
+                "of model inputs, got None."
+            )
+        if isinstance(probe, dict):
+            self.probe: Any = {k: _gates._to_array(v, "probe") for k, v in probe.items()}
+        elif (
+            isinstance(probe, (list, tuple))
+            and probe
+            and all(isinstance(v, np.ndarray) for v in probe)
+        ):  # one array per model input
+            self.probe = [_gates._to_array(v, "probe") for v in probe]
+        else:
+            self.probe = _gates._to_array(probe, "probe")
+        for array in (
+            self.probe.values()
+            if isinstance(self.probe, dict)
+            else (self.probe if isinstance(self.probe, list) else [self.probe])
+        ):
+            if array.ndim == 0 or array.shape[0] == 0:
+                raise ValueError(
+                    "Received an invalid value for argument `probe`, expected a "
+                    f"non-empty batch of model inputs, got an array of shape {array.shape}."
+                )
+        batch = _gates._batch_size(self.probe)
+        self.tokens = None if tokens is None else _gates._check_tokens(tokens, batch)
+        if not isinstance(background_images, bool):
+            raise TypeError(
+                "Received an invalid value for argument `background_images`, "
+                f"expected a bool, got {background_images!r}."
+            )
+        self.background_images = background_images
+        self._copied = False
+        self._batches_seen = 0
+        self.__dict__.update(_RUNTIME)
+
+    # -------------------------------------------------------------- plumbing
+    def __deepcopy__(self, memo: dict[int, Any]) -> GateMonitor:
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            if key in _RUNTIME:
+                new.__dict__[key] = _RUNTIME[key]
+            else:
+                new.__dict__[key] = copy.deepcopy(value, memo)
+        new._copied = True
+        return new
+
+    @property
+    def log_dir(self) -> str:
+        """The TensorBoard folder: the followed `TensorBoard`'s, or the fixed one."""
+        if self._tensorboard is not None:
+            return str(self._tensorboard.log_dir)
+        return str(self._log_dir)
+
+    @log_dir.setter
+    def log_dir(self, value: str | os.PathLike) -> None:
+        # Lets tuners (or users) move a monitor the way Keras Tuner moves
+        # TensorBoard callbacks; takes effect when training next starts.
+        if self._tensorboard is not None:
+            self._tensorboard.log_dir = os.fspath(value)
+        else:
+            self._log_dir = os.fspath(value)
+
+    @property
+    def run_dir(self) -> Path:
+        """The folder the event files go to: `<log_dir>/<run_name>`."""
+        return Path(self.log_dir) / self.run_name
+
+    def set_model(self, model: Any) -> None:
+        if model is not self._model:
+            self._tracer = None
+        super().set_model(model)
+
+    # Overriding `on_train_batch_end` turns off Keras's asynchronous callback
+    # dispatch, so the monitor only exposes a batch hook when `batch_freq` is
+    # set; otherwise it hands out Keras's own no-op (marked as the default).
+    @property
+    def on_train_batch_end(self) -> Any:  # type: ignore[override]
+        if self.batch_freq is None:
+            return super().on_train_batch_end
+        return self._on_train_batch_end
+
+    def _on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._batches_seen += 1
+        if self._batches_seen % self.batch_freq == 0:
+            sync = getattr(self.model, "jax_state_sync", None)
+            if callable(sync):  # JAX keeps the variables aside during an epoch
+                sync()
+            self._trace_and_write(self._batches_seen, prefix="batch/")
+
+    # ----------------------------------------------------------------- hooks
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._prepare()
+        if self._copied and self._tensorboard is None:
+            logger.warning(
+                "This GateMonitor is a deep copy (as Keras Tuner makes for every "
+                "trial) with the fixed folder %s, so every copy writes there. Pass "
+                "your keras.callbacks.TensorBoard callback as `log_dir` to get one "
+                "folder per trial.",
+                self.run_dir,
+            )
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if (epoch + 1) % self.freq == 0:
+            self._trace_and_write(epoch, prefix="")
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Waits for pending images and closes the event file (reopened when needed)."""
+        try:
+            self._wait_for_images()
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+            if self._writer is not None:
+                self._writer.close()
+            self._executor = None
+            self._writer = None
+            self._writer_dir = None
+
+    # ----------------------------------------------------------------- work
+    def _prepare(self) -> None:
+        """Checks the model and the probe and builds the tracer (no tracing)."""
+        model = self.model
+        if self._tracer is not None and self._tracer_model_id == id(model):
+            return
+        tracer, checked = _gates._prepare(model, self.probe, self.layers, argument="probe")
+        if self.image_samples > _gates._batch_size(checked):
+            raise ValueError(
+                "Received an invalid value for argument `image_samples`, expected at "
+                f"most the number of probe samples ({_gates._batch_size(checked)}), "
+                f"got {self.image_samples}."
+            )
+        self._tracer, self._tracer_model_id = tracer, id(model)
+        self._probe_checked = checked
+        self._probe_tokens = self.tokens or _gates._tokens_from_text(model, checked)
+
+    def trace(self) -> _gates.GateTrace:
+        """Traces the probe now with the model's current weights.
+
+        Returns:
+            The `GateTrace` (also kept as `last_trace`).
+        """
+        if self.model is None:
+            raise ValueError(
+                "GateMonitor.trace() needs a model: the monitor gets one when "
+                "`model.fit` starts (or call `set_model(model)`)."
+            )
+        self._prepare()
+        raw = self._tracer.run(self._probe_checked, compiled=True)
+        self.last_trace = self._tracer.to_trace(raw, tokens=self._probe_tokens)
+        return self.last_trace
+
+    def _get_writer(self) -> Any:
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+        run_dir = str(self.run_dir)
+        if self._writer is None or self._writer_dir != run_dir:
+            if self._writer is not None:
+                self._writer.close()
+            self._writer = EventFileWriter(run_dir, max_queue_size=100)
+            self._writer_dir = run_dir
+        return self._writer
+
+    def _trace_and_write(self, step: int, prefix: str) -> None:
+        trace = self.trace()
+        self._wait_for_images()  # one image job at a time; re-raises its error
+        writer = self._get_writer()
+        writer.add_event(_event(step, _trace_values(trace, prefix, self.histogram_buckets)))
+        writer.flush()
+        if self.image_samples:
+            if self.background_images:
+                if self._executor is None:
+                    self._executor = concurrent.futures.ThreadPoolExecutor(
+                        max_workers=1, thread_name_prefix="GateMonitor-images"
+                    )
+                self._pending = self._executor.submit(
+                    self._write_images, writer, trace, step, prefix
+                )
+            else:
+                self._write_images(writer, trace, step, prefix)
+
+    def _wait_for_images(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def _write_images(self, writer: Any, trace: _gates.GateTrace, step: int, prefix: str) -> None:
+        values = []
+        for layer in trace:
+            heatmaps, lines = self._images(trace, layer)
+            values.append(_image_value(f"{prefix}{layer.key}/heatmap", heatmaps))
+            values.append(_image_value(f"{prefix}{layer.key}/lines", lines))
+        writer.add_event(_event(step, values))
+        writer.flush()
+
+    def _images(self, trace: _gates.GateTrace, layer: _gates.LayerTrace) -> tuple[list, list]:
+        """PNG bytes of the heatmap and line figures of the first probe samples."""
+        from lstm_apps.plots.gates import plot_gate_heatmap, plot_gate_lines
+
+        shown = [g for g in ("i", "f", "o", "g") if g in layer.values]
+        heatmaps, lines = [], []
+        for sample in range(self.image_samples):
+            figure = plot_gate_heatmap(
+                trace,
+                layer.layer,
+                shown,
+                sample=sample,
+                direction=layer.direction,
+                figsize=(10.0, 1.6 * len(shown) + 0.6),
+                layout=None,
+            )
+            heatmaps.append(_png(figure))
+            figure = plot_gate_lines(
+                trace,
+                layer.layer,
+                shown,
+                sample=sample,
+                direction=layer.direction,
+                units=min(self.image_units, layer.units),
+                figsize=(10.0, 1.4 * len(shown) + 0.6),
+                layout=None,
+            )
+            lines.append(_png(figure))
+        return heatmaps, lines
+
+
+# ------------------------------------------------------------ summary protos
+# The summaries are written with TensorBoard's own event-file writer (the
+# one PyTorch's SummaryWriter uses), so no TensorFlow op runs: writing costs
+# no graph work on any backend. The tensors have the layout of
+# `tf.summary.histogram` / `scalar` / `image`.
+def histogram_buckets(values: np.ndarray, buckets: int = 30) -> np.ndarray:
+    """TensorBoard histogram buckets `(buckets, 3)`: left edge, right edge, count.
+
+    Same rule as `tf.summary.histogram`: `buckets` equal-width buckets from the
+    minimum to the maximum, the maximum counted in the last bucket.
+    """
+    data = np.asarray(values, dtype=np.float64).ravel()
+    data = data[np.isfinite(data)]
+    if data.size == 0:
+        return np.zeros((buckets, 3))
+    low, high = float(data.min()), float(data.max())
+    if high == low:
+        counts = np.zeros(buckets)
+        counts[-1] = data.size
+        edges = np.full(buckets, low)
+        return np.stack([edges, edges, counts], axis=1)
+    width = (high - low) / buckets
+    index = np.minimum(np.floor((data - low) / width).astype(np.int64), buckets - 1)
+    counts = np.bincount(index, minlength=buckets).astype(np.float64)
+    edges = np.linspace(low, high, buckets + 1)
+    return np.stack([edges[:-1], edges[1:], counts], axis=1)
+
+
+def _event(step: int, values: list) -> Any:
+    import time
+
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+
+    return event_pb2.Event(
+        wall_time=time.time(), step=int(step), summary=summary_pb2.Summary(value=values)
+    )
+
+
+def _trace_values(trace: _gates.GateTrace, prefix: str, buckets: int) -> list:
+    from tensorboard.compat.proto import summary_pb2
+    from tensorboard.plugins.histogram import metadata as histogram_metadata
+    from tensorboard.plugins.scalar import metadata as scalar_metadata
+    from tensorboard.util import tensor_util
+
+    histogram_meta = histogram_metadata.create_summary_metadata(None, None)
+    scalar_meta = scalar_metadata.create_summary_metadata(None, None)
+
+    def scalar(tag: str, value: float) -> Any:
+        tensor = tensor_util.make_tensor_proto(np.float32(value))
+        return summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=scalar_meta)
+
+    values = []
+    for layer in trace:
+        for gate, long_name in _gates.GATE_NAMES.items():
+            if gate not in layer.values:
+                continue
+            tag = f"{prefix}{layer.key}/{long_name}"
+            data = layer.valid(gate)
+            tensor = tensor_util.make_tensor_proto(histogram_buckets(data, buckets))
+            values.append(
+                summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=histogram_meta)
+            )
+            stats = _gates._gate_stats(data, gate)
+            if gate in ("i", "f", "o", "g"):
+                values.append(scalar(f"{tag}/mean", stats["mean"]))
+                values.append(scalar(f"{tag}/saturated_low", stats["saturated_low"]))
+                values.append(scalar(f"{tag}/saturated_high", stats["saturated_high"]))
+            elif gate == "c":
+                values.append(scalar(f"{tag}/mean_abs", stats["mean_abs"]))
+    return values
+
+
+def _image_value(tag: str, pngs: list[tuple[int, int, bytes]]) -> Any:
+    from tensorboard.compat.proto import summary_pb2
+    from tensorboard.plugins.image import metadata as image_metadata
+    from tensorboard.util import tensor_util
+
+    width, height = pngs[0][0], pngs[0][1]
+    data = np.array(
+        [str(width).encode(), str(height).encode()] + [p[2] for p in pngs], dtype=object
+    )
+    tensor = tensor_util.make_tensor_proto(data)
+    meta = image_metadata.create_summary_metadata(None, None)
+    return summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=meta)
+
+
+def _png(figure: Any, dpi: int = 72) -> tuple[int, int, bytes]:
+    """`(width, height, PNG bytes)` of a matplotlib figure, without pyplot."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    figure.set_dpi(dpi)
+    buffer = io.BytesIO()
+    canvas.print_png(buffer)
+    width, height = canvas.get_width_height()
+    return int(width), int(height), buffer.getvalue()

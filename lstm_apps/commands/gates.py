@@ -1,0 +1,176 @@
+"""`lstm-apps gates`: trace the gates of a saved model and write plots and CSVs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "gates",
+        help="trace the LSTM gates of a saved model on text or a CSV sequence",
+        description=(
+            "Runs a saved Keras model (.keras) on the given input, traces the "
+            "input, forget and output gates, candidate, cell and hidden state of "
+            "every LSTM layer at every time step, and writes heatmaps, line plots "
+            "and histograms (PNG) and the trace as CSV."
+        ),
+    )
+    parser.add_argument("model", type=Path, help="the saved model (.keras)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--text",
+        action="append",
+        metavar="TEXT",
+        help="a text for a model that takes raw strings (sentiment); repeat for several",
+    )
+    source.add_argument(
+        "--csv",
+        type=Path,
+        metavar="FILE",
+        help="a sequence for a model that takes numbers: one row per time step, "
+        "one column per feature",
+    )
+    parser.add_argument(
+        "--columns",
+        nargs="+",
+        metavar="NAME",
+        help="CSV columns to use as features, in order (default: every numeric column)",
+    )
+    parser.add_argument(
+        "--layers", nargs="+", metavar="NAME", help="layers to trace (default: all LSTM layers)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: a 'gates' folder beside the model)",
+    )
+    parser.add_argument(
+        "--units", type=int, default=4, help="units shown in the line plots (default: 4)"
+    )
+    parser.set_defaults(func=run)
+
+
+def _csv_inputs(model: Any, path: Path, columns: list[str] | None) -> tuple[Any, str]:
+    import numpy as np
+    import pandas as pd
+
+    if not path.is_file():
+        raise FileNotFoundError(f"CSV file not found: {path}")
+    frame = pd.read_csv(path)
+    if columns:
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"Received --columns {missing} that {path.name} does not have; its "
+                f"columns are {list(frame.columns)}."
+            )
+        frame = frame[columns]
+    else:
+        frame = frame.select_dtypes("number")
+    if frame.empty:
+        raise ValueError(f"{path.name} has no numeric columns to use as features.")
+    values = frame.to_numpy(dtype="float32")
+    names = ", ".join(map(str, frame.columns))
+    note = f"{len(values)} steps x {values.shape[1]} features ({names})"
+    try:
+        shape = tuple(model.inputs[0].shape)
+    except (AttributeError, ValueError, IndexError):
+        shape = None
+    if shape is not None and len(shape) == 3:
+        steps, features = shape[1], shape[2]
+        if features is not None and values.shape[1] != features:
+            raise ValueError(
+                f"The model takes {features} features per step, {path.name} gives "
+                f"{values.shape[1]} ({list(frame.columns)}); choose them with --columns."
+            )
+        if steps is not None and len(values) != steps:
+            if len(values) < steps:
+                raise ValueError(
+                    f"The model takes sequences of {steps} steps, {path.name} has "
+                    f"only {len(values)} rows."
+                )
+            values = values[-steps:]
+            note += f"; the model takes {steps} steps, using the last {steps} rows"
+    return np.asarray(values)[None], note
+
+
+def run(args: argparse.Namespace) -> int:
+    import keras
+
+    import lstm_apps  # noqa: F401  (registers the lstm_apps layers and cells)
+    from lstm_apps import _io
+    from lstm_apps.gates import trace_gates
+    from lstm_apps.plots.gates import (
+        plot_gate_heatmap,
+        plot_gate_histograms,
+        plot_gate_lines,
+    )
+
+    if not args.model.is_file():
+        raise FileNotFoundError(f"model file not found: {args.model}")
+    if args.units <= 0:
+        raise ValueError(f"--units must be a positive integer, got {args.units}.")
+    model = keras.saving.load_model(args.model)
+    if args.text:
+        inputs: Any = list(args.text)
+        note = f"{len(inputs)} text(s)"
+    else:
+        inputs, note = _csv_inputs(model, args.csv, args.columns)
+    trace = trace_gates(model, inputs, layers=args.layers)
+    out = args.out or args.model.parent / "gates"
+    written = []
+    for layer in trace:
+        shown = [g for g in ("i", "f", "o", "g") if g in layer.values]
+        stem = layer.key.replace("/", "_")
+        for sample in range(layer.batch_size):
+            written.append(
+                _io.save_figure(
+                    out / f"{stem}_heatmap_{sample}.png",
+                    plot_gate_heatmap(trace, layer.layer, shown, sample, layer.direction),
+                )
+            )
+            written.append(
+                _io.save_figure(
+                    out / f"{stem}_lines_{sample}.png",
+                    plot_gate_lines(
+                        trace,
+                        layer.layer,
+                        shown,
+                        sample,
+                        layer.direction,
+                        units=min(args.units, layer.units),
+                    ),
+                )
+            )
+        written.append(
+            _io.save_figure(
+                out / f"{stem}_histograms.png",
+                plot_gate_histograms(trace, layer.layer, layer.direction),
+            )
+        )
+    written.append(_io.write_csv(out / "trace.csv", trace.to_dataframe()))
+    summary = trace.summary()
+    written.append(_io.write_csv(out / "summary.csv", summary))
+    print(f"Traced {', '.join(trace.keys)} on {note}.")
+    if trace.tokens:
+        for sample, tokens in enumerate(trace.tokens):
+            print(f"tokens[{sample}]: {' '.join(t for t in tokens if t)}")
+    columns = [
+        "layer",
+        "direction",
+        "gate",
+        "status",
+        "mean",
+        "std",
+        "saturated_low",
+        "saturated_high",
+    ]
+    print(summary[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"Wrote {len(written)} files to {out}:")
+    for path in written:
+        print(f"  {path}")
+    return 0

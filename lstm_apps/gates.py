@@ -1,0 +1,962 @@
+"""Gate traces: what the gates of an LSTM do, step by step.
+
+`trace_gates(model, inputs)` returns, for every LSTM layer of a model, the
+input gate i, forget gate f, output gate o, block input (candidate) g, cell
+state c and hidden state h at every time step, each as a NumPy array
+`(batch, time, units)`. It covers every lstm_apps cell and variant, plain
+`keras.layers.LSTM` layers (and `keras.layers.RNN(keras.layers.LSTMCell)`),
+stacked layers, both directions of `keras.layers.Bidirectional` and layers
+inside nested models.
+
+How it works: the model runs once, as it is, on `inputs`; each traced layer's
+`call` is wrapped for that one run so that the arguments it receives (the
+input sequence, the mask, the initial state) also go through a *twin*: a
+`keras.layers.RNN` over a small cell that calls the layer's own cell step
+(`LSTMCellBase.step`, which returns the gates) and emits the concatenation of
+the gates, c and h. The twin reads the layer's own weights (for a Keras
+`LSTMCell`, a `StandardLSTMCell` that points at the same variables), runs in
+the backend's own loop with the same mask, `go_backwards` and initial state,
+and so its h equals the layer's output. The wrapper is removed as soon as the
+run ends (also on error); no weight or state of the model changes (states of
+stateful layers are put back).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from lstm_apps.cells._base import LSTMCellBase
+from lstm_apps.cells.standard import StandardLSTMCell
+
+__all__ = ["GATE_NAMES", "GateTrace", "LayerTrace", "trace_gates"]
+
+logger = logging.getLogger(__name__)
+
+#: Every quantity a trace can hold, in order, with its long name.
+GATE_NAMES: dict[str, str] = {
+    "i": "input_gate",
+    "f": "forget_gate",
+    "o": "output_gate",
+    "g": "candidate",
+    "c": "cell_state",
+    "h": "hidden_state",
+}
+
+_GATES = ("i", "f", "o", "g")
+# Saturation thresholds: sigmoid gates live in (0, 1), tanh quantities in
+# (-1, 1); the cell state is unbounded and has none.
+_SATURATION: dict[str, tuple[float, float]] = {
+    "i": (0.1, 0.9),
+    "f": (0.1, 0.9),
+    "o": (0.1, 0.9),
+    "g": (-0.9, 0.9),
+    "h": (-0.9, 0.9),
+}
+_ABSENT_VALUE = {"i": 1.0, "f": 1.0, "o": 1.0}
+_MISSING = object()
+
+
+# --------------------------------------------------------------------- results
+@dataclasses.dataclass(frozen=True, eq=False)
+class LayerTrace:
+    """The trace of one direction of one LSTM layer.
+
+    Attributes:
+        layer: Name of the layer as the model shows it (for a
+            `Bidirectional`, the wrapper's name, for both directions; inside
+            a nested model, `"submodel/layer"`).
+        direction: `"forward"`, or `"backward"` for the backward half of a
+            `Bidirectional` and for a layer with `go_backwards=True`.
+        cell: The cell: an lstm_apps cell name from `lstm_apps.cells.names()`
+            or `"keras_lstm"` for a `keras.layers.LSTMCell`.
+        units: Number of units.
+        values: `"i"`, `"f"`, `"o"`, `"g"`, `"c"`, `"h"` -> float32 array
+            `(batch, time, units)`, in the time order of the *input*, also for
+            a layer that reads it backwards. Steps that the mask skipped hold
+            NaN. Gates the cell does not have are not in it.
+        mask: Bool array `(batch, time)`: `True` where the layer processed the
+            step, `False` where the mask skipped it.
+        absent: Gates the cell does not have, with the constant the cell uses
+            in their place (`{"i": 1.0}` for Greff et al.'s NIG).
+        computed: Gates the cell derives instead of learning, with the
+            formula (`{"i": "1 - f"}` for the coupled cells).
+        go_backwards: Whether the layer reads the sequence backwards.
+    """
+
+    layer: str
+    direction: str
+    cell: str
+    units: int
+    values: Mapping[str, np.ndarray]
+    mask: np.ndarray
+    absent: Mapping[str, float]
+    computed: Mapping[str, str]
+    go_backwards: bool = False
+
+    def __getitem__(self, gate: str) -> np.ndarray:
+        if gate in self.values:
+            return self.values[gate]
+        if gate in self.absent:
+            raise KeyError(
+                f"Layer {self.layer!r} ({self.cell} cell) has no gate {gate!r}: "
+                f"it is absent, the cell uses the constant {self.absent[gate]}."
+            )
+        raise KeyError(f"Received an invalid gate {gate!r}, expected one of {list(self.values)}.")
+
+    @property
+    def key(self) -> str:
+        """`"layer"` for a forward layer, `"layer/backward"` for a backward one."""
+        return self.layer if self.direction == "forward" else f"{self.layer}/backward"
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.mask.shape[0])
+
+    @property
+    def timesteps(self) -> int:
+        return int(self.mask.shape[1])
+
+    def status(self, gate: str) -> str:
+        """`"learned"`, `"computed"` (derived from another gate), `"absent"` or `"state"`."""
+        if gate in ("c", "h"):
+            return "state"
+        if gate in self.absent:
+            return "absent"
+        if gate in self.computed:
+            return "computed"
+        return "learned"
+
+    def valid(self, gate: str) -> np.ndarray:
+        """The values of `gate` at the processed (unmasked) steps, `(n, units)`."""
+        return self[gate][self.mask]
+
+
+def _gate_stats(values: np.ndarray, gate: str) -> dict[str, float]:
+    """mean, std, saturation fractions and mean |x| of the unmasked values."""
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    count = int(flat.size)
+    if count == 0:
+        nan = float("nan")
+        return dict(mean=nan, std=nan, saturated_low=nan, saturated_high=nan, mean_abs=nan, count=0)
+    low, high = _SATURATION.get(gate, (None, None))
+    return dict(
+        mean=float(flat.mean()),
+        std=float(flat.std()),
+        saturated_low=float(np.mean(flat < low)) if low is not None else float("nan"),
+        saturated_high=float(np.mean(flat > high)) if high is not None else float("nan"),
+        mean_abs=float(np.abs(flat).mean()),
+        count=count,
+    )
+
+
+class GateTrace:
+    """Gate activations of the LSTM layers of a model over time.
+
+    Made by `trace_gates`. Index it with a layer name (forward direction) or
+    a `(layer, direction)` pair to get a `LayerTrace`; iterate it to get every
+    `LayerTrace`.
+
+    Attributes:
+        layers: The `LayerTrace`s, in model order (forward before backward).
+        tokens: For text inputs, one list of token strings per sample (the
+            labels of the time axis), else `None`.
+    """
+
+    def __init__(
+        self, layers: Sequence[LayerTrace], tokens: Sequence[Sequence[str]] | None = None
+    ) -> None:
+        self.layers: tuple[LayerTrace, ...] = tuple(layers)
+        self.tokens: list[list[str]] | None = None if tokens is None else [list(t) for t in tokens]
+
+    def __repr__(self) -> str:
+        parts = ", ".join(
+            f"{t.key}: {t.cell} {t.batch_size}x{t.timesteps}x{t.units}" for t in self.layers
+        )
+        return f"<GateTrace {parts}>"
+
+    def __iter__(self) -> Iterator[LayerTrace]:
+        return iter(self.layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    @property
+    def names(self) -> list[str]:
+        """Layer names, each once, in model order."""
+        return list(dict.fromkeys(t.layer for t in self.layers))
+
+    @property
+    def keys(self) -> list[str]:
+        """`LayerTrace.key` of every trace (`"rnn"`, `"bi/backward"`, ...)."""
+        return [t.key for t in self.layers]
+
+    def get(self, layer: str | None = None, direction: str | None = None) -> LayerTrace:
+        """The trace of one layer and direction.
+
+        Args:
+            layer: A layer name, or a key such as `"bi/backward"`; `None` for
+                the first traced layer.
+            direction: `"forward"` or `"backward"`; default: forward if the
+                layer has it, else backward.
+
+        Returns:
+            The `LayerTrace`.
+        """
+        if layer is None:
+            layer = self.layers[0].layer
+        if not isinstance(layer, str):
+            raise TypeError(
+                "Received an invalid value for argument `layer`, expected a "
+                f"layer name (str) among {self.names}, got {layer!r}."
+            )
+        if direction is None and layer not in self.names and layer.endswith("/backward"):
+            layer, direction = layer[: -len("/backward")], "backward"
+        if direction not in (None, "forward", "backward"):
+            raise ValueError(
+                "Received an invalid value for argument `direction`, expected "
+                f"'forward', 'backward' or None, got {direction!r}."
+            )
+        matches = [t for t in self.layers if t.layer == layer]
+        if not matches:
+            raise ValueError(
+                "Received an invalid value for argument `layer`, expected one "
+                f"of the traced layers {self.names}, got {layer!r}."
+            )
+        if direction is None:
+            return matches[0]
+        for t in matches:
+            if t.direction == direction:
+                return t
+        raise ValueError(
+            f"Layer {layer!r} has no {direction} direction; it has "
+            f"{[t.direction for t in matches]}."
+        )
+
+    def __getitem__(self, key: str | tuple[str, str]) -> LayerTrace:
+        if isinstance(key, tuple):
+            return self.get(*key)
+        return self.get(key)
+
+    def to_dataframe(self, include_masked: bool = False) -> Any:
+        """All values as one long table.
+
+        Args:
+            include_masked: Also give the rows of steps that the mask skipped
+                (their `value` is NaN). Default: `False`.
+
+        Returns:
+            A pandas DataFrame with columns `layer`, `direction`, `gate`
+            ("i", "f", "o", "g", "c", "h"), `sample`, `time`, `unit`, `value`
+            (plus `masked` when `include_masked=True`). `time` is the index of
+            the step in the input sequence.
+
+        Example:
+
+        >>> import numpy as np, keras, lstm_apps
+        >>> model = keras.Sequential([keras.Input((5, 3)), lstm_apps.LSTM(2, name="rnn")])
+        >>> table = lstm_apps.trace_gates(model, np.ones((1, 5, 3))).to_dataframe()
+        >>> list(table.columns)
+        ['layer', 'direction', 'gate', 'sample', 'time', 'unit', 'value']
+        >>> len(table)  # 6 quantities x 1 sample x 5 steps x 2 units
+        60
+        """
+        import pandas as pd
+
+        frames = []
+        for t in self.layers:
+            b, steps, units = t.batch_size, t.timesteps, t.units
+            sample, time, unit = np.meshgrid(
+                np.arange(b), np.arange(steps), np.arange(units), indexing="ij"
+            )
+            keep = np.broadcast_to(t.mask[:, :, None], (b, steps, units))
+            if include_masked:
+                keep = np.ones_like(keep)
+            keep = keep.ravel()
+            for gate, values in t.values.items():
+                frame = {
+                    "layer": t.layer,
+                    "direction": t.direction,
+                    "gate": gate,
+                    "sample": sample.ravel()[keep],
+                    "time": time.ravel()[keep],
+                    "unit": unit.ravel()[keep],
+                    "value": values.ravel()[keep],
+                }
+                if include_masked:
+                    frame["masked"] = ~np.broadcast_to(
+                        t.mask[:, :, None], (b, steps, units)
+                    ).ravel()
+                frames.append(pd.DataFrame(frame))
+        columns = ["layer", "direction", "gate", "sample", "time", "unit", "value"]
+        if include_masked:
+            columns.append("masked")
+        if not frames:
+            return pd.DataFrame(columns=columns)
+        table = pd.concat(frames, ignore_index=True)[columns]
+        for column in ("layer", "direction", "gate"):
+            table[column] = table[column].astype("category")
+        return table
+
+    def summary(self) -> Any:
+        """Statistics per layer, direction and gate, over processed steps only.
+
+        Returns:
+            A pandas DataFrame, one row per layer, direction and quantity
+            (i, f, o, g, c, h), with columns `layer`, `direction`, `gate`,
+            `status` ("learned", "computed" for the coupled cell's i = 1 - f,
+            "absent" for a gate the cell does not have, "state" for c and h),
+            `mean`, `std`, `saturated_low`, `saturated_high` (fraction of
+            values below 0.1 and above 0.9 for the sigmoid gates i, f, o;
+            below -0.9 and above 0.9 for g and h; NaN for c), `mean_abs`
+            and `count` (number of values). Absent gates have NaN statistics
+            and count 0. Masked steps are left out.
+
+        Example:
+
+        >>> import numpy as np, keras, lstm_apps
+        >>> model = keras.Sequential([keras.Input((5, 3)),
+        ...                           lstm_apps.LSTM(2, variant="nig", name="rnn")])
+        >>> table = lstm_apps.trace_gates(model, np.ones((4, 5, 3))).summary()
+        >>> table.set_index("gate")["status"].to_dict()
+        {'i': 'absent', 'f': 'learned', 'o': 'learned', 'g': 'learned', 'c': 'state', 'h': 'state'}
+        >>> table.set_index("gate")["count"].to_dict()["f"]  # 4 samples x 5 steps x 2 units
+        40
+        """
+        import pandas as pd
+
+        rows = []
+        for t in self.layers:
+            for gate in ("i", "f", "o", "g", "c", "h"):
+                row = {
+                    "layer": t.layer,
+                    "direction": t.direction,
+                    "gate": gate,
+                    "status": t.status(gate),
+                }
+                if gate in t.values:
+                    row.update(_gate_stats(t.valid(gate), gate))
+                else:
+                    row.update(_gate_stats(np.zeros((0,)), gate))
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ discovery
+@dataclasses.dataclass(eq=False)
+class _Direction:
+    direction: str
+    rnn: Any  # the keras.layers.RNN that runs the cell
+    cell_name: str
+
+
+@dataclasses.dataclass(eq=False)
+class _Site:
+    """A layer whose `call` gets wrapped: an RNN or a Bidirectional."""
+
+    name: str
+    layer: Any
+    directions: list[_Direction]
+    bidirectional: bool = False
+
+
+def _cell_name(cell: Any) -> str | None:
+    if isinstance(cell, LSTMCellBase):
+        variant = getattr(cell, "variant", None)
+        if variant:
+            return variant
+        return {
+            "StandardLSTMCell": "standard",
+            "PeepholeLSTMCell": "peephole",
+            "CoupledLSTMCell": "coupled",
+        }.get(type(cell).__name__, type(cell).__name__)
+    if isinstance(cell, keras.layers.LSTMCell):
+        return "keras_lstm"
+    return None
+
+
+def _walk(model: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for layer in getattr(model, "layers", []):
+        name = prefix + layer.name
+        yield name, layer
+        if isinstance(layer, keras.Model):
+            yield from _walk(layer, name + "/")
+
+
+def _discover(model: Any) -> tuple[list[_Site], dict[str, str], list[str]]:
+    """(traceable sites, untraceable recurrent layers -> why, all layer types)."""
+    sites: list[_Site] = []
+    skipped: dict[str, str] = {}
+    types: list[str] = []
+    for name, layer in _walk(model):
+        types.append(type(layer).__name__)
+        if isinstance(layer, keras.layers.Bidirectional):
+            fwd, bwd = layer.forward_layer, layer.backward_layer
+            names = (_cell_name(getattr(fwd, "cell", None)), _cell_name(getattr(bwd, "cell", None)))
+            if None in names:
+                inner = fwd if names[0] is None else bwd
+                skipped[name] = f"a Bidirectional over a {type(inner).__name__}"
+                continue
+            sites.append(
+                _Site(
+                    name,
+                    layer,
+                    [_Direction("forward", fwd, names[0]), _Direction("backward", bwd, names[1])],
+                    bidirectional=True,
+                )
+            )
+        elif isinstance(layer, keras.layers.RNN):
+            cell_name = _cell_name(layer.cell)
+            if cell_name is None:
+                skipped[name] = f"a {type(layer).__name__} over a {type(layer.cell).__name__}"
+                continue
+            direction = "backward" if layer.go_backwards else "forward"
+            sites.append(_Site(name, layer, [_Direction(direction, layer, cell_name)]))
+    return sites, skipped, types
+
+
+def _select(
+    sites: list[_Site], skipped: dict[str, str], types: list[str], layers: Any, model: Any
+) -> list[_Site]:
+    if not sites:
+        found = ", ".join(dict.fromkeys(types)) or "none"
+        extra = ""
+        if skipped:
+            extra = (
+                " Recurrent layers without LSTM gates: "
+                + ", ".join(f"{n!r} ({why})" for n, why in skipped.items())
+                + "."
+            )
+        raise ValueError(
+            f"Received a model ({model.name!r}) with no LSTM layer to trace: "
+            "expected a keras.layers.LSTM or a recurrent layer with an "
+            "lstm_apps cell (possibly inside Bidirectional or a nested model); "
+            f"found layers of types: {found}.{extra}"
+        )
+    if layers is None:
+        return sites
+    if isinstance(layers, str):
+        layers = [layers]
+    if not isinstance(layers, (list, tuple)) or not all(isinstance(x, str) for x in layers):
+        raise TypeError(
+            "Received an invalid value for argument `layers`, expected None, a "
+            f"layer name or a list of layer names, got {layers!r}."
+        )
+    if not layers:
+        raise ValueError(
+            "Received an invalid value for argument `layers`, expected at least "
+            f"one name among {[s.name for s in sites]}, got an empty list."
+        )
+    by_name: dict[str, _Site] = {}
+    for site in sites:
+        by_name[site.name] = site
+        for d in site.directions:  # inner names of a Bidirectional
+            by_name.setdefault(d.rnn.name, site)
+    chosen: list[_Site] = []
+    for name in layers:
+        if name in skipped:
+            raise ValueError(
+                f"Received an invalid value for argument `layers`: layer {name!r} "
+                f"is {skipped[name]}, which has no LSTM gates. Traceable layers: "
+                f"{[s.name for s in sites]}."
+            )
+        if name not in by_name:
+            raise ValueError(
+                "Received an invalid value for argument `layers`, expected names "
+                f"among the model's LSTM layers {[s.name for s in sites]}, got "
+                f"{name!r}."
+            )
+        if by_name[name] not in chosen:
+            chosen.append(by_name[name])
+    return [s for s in sites if s in chosen]
+
+
+# ---------------------------------------------------------------- input checks
+def _np_kind(array: np.ndarray) -> str:
+    return "string" if array.dtype.kind in "USO" else "number"
+
+
+def _to_array(value: Any, argument: str) -> np.ndarray:
+    if isinstance(value, str):
+        raise TypeError(
+            f"Received an invalid value for argument `{argument}`, expected a "
+            "batch of inputs (an array, or a list of strings for a text model), "
+            f"got a single string {value!r}; wrap it in a list."
+        )
+    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+        value = value.numpy()
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return np.asarray(value, dtype=str)
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:
+        raise TypeError(
+            f"Received an invalid value for argument `{argument}`, expected an "
+            f"array-like batch of inputs, got {type(value).__name__} ({error})."
+        ) from None
+    if array.dtype.kind == "O":
+        if all(isinstance(v, str) for v in array.ravel()):
+            return array.astype(str)
+        raise TypeError(
+            f"Received an invalid value for argument `{argument}`, expected a "
+            f"numeric array or strings, got an object array of {type(array.ravel()[0]).__name__}."
+        )
+    return array
+
+
+def _check_inputs(model: Any, inputs: Any, argument: str = "inputs") -> Any:
+    """The inputs as NumPy arrays, checked against the model's inputs."""
+    try:
+        model_inputs = model.inputs
+    except (AttributeError, ValueError):  # a subclassed model has no graph inputs
+        model_inputs = None
+    model_inputs = list(model_inputs) if model_inputs else None
+    if isinstance(inputs, dict):
+        arrays: Any = {k: _to_array(v, argument) for k, v in inputs.items()}
+        flat = list(arrays.values())
+    elif model_inputs is not None and len(model_inputs) > 1:
+        if not isinstance(inputs, (list, tuple)) or len(inputs) != len(model_inputs):
+            raise ValueError(
+                f"Received an invalid value for argument `{argument}`, expected a "
+                f"list of {len(model_inputs)} arrays (one per model input), got "
+                f"{type(inputs).__name__}."
+            )
+        arrays = [_to_array(v, argument) for v in inputs]
+        flat = arrays
+    else:
+        arrays = _to_array(inputs, argument)
+        flat = [arrays]
+    sizes = {a.shape[0] if a.ndim else None for a in flat}
+    if None in sizes or len(sizes) != 1 or 0 in sizes:
+        raise ValueError(
+            f"Received an invalid value for argument `{argument}`, expected a "
+            "non-empty batch (first axis = samples), got arrays of shapes "
+            f"{[a.shape for a in flat]}."
+        )
+    if model_inputs is None or isinstance(arrays, dict):
+        return arrays
+    checked = []
+    for array, spec in zip(flat, model_inputs):
+        expected = tuple(spec.shape)
+        want_string = str(spec.dtype) == "string"
+        kind = _np_kind(array)
+        if want_string and array.ndim == len(expected) - 1 and expected[-1] == 1:
+            array = array[..., None]  # ["text", ...] for an input of shape (None, 1)
+        shape_ok = array.ndim == len(expected) and all(
+            e is None or e == a for e, a in zip(expected[1:], array.shape[1:])
+        )
+        dtype_ok = (kind == "string") == want_string
+        if dtype_ok and kind == "number" and "int" in str(spec.dtype):
+            dtype_ok = array.dtype.kind in "iub" or (
+                array.dtype.kind == "f" and bool(np.all(np.mod(array, 1) == 0))
+            )
+        if not (shape_ok and dtype_ok):
+            wanted = "strings" if want_string else f"dtype {spec.dtype}"
+            raise ValueError(
+                f"Received an invalid value for argument `{argument}`, expected a "
+                f"batch matching the model input {spec.name!r}: shape "
+                f"{expected} with {wanted}; got shape {array.shape} and dtype "
+                f"{array.dtype}."
+            )
+        checked.append(array)
+    return checked if len(checked) > 1 else checked[0]
+
+
+def _check_model(model: Any) -> None:
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            "Received an invalid value for argument `model`, expected a "
+            f"keras.Model, got {type(model).__name__}."
+        )
+    if not model.built:
+        raise ValueError(
+            f"Received an unbuilt model ({model.name!r}) for argument `model`: "
+            "its weights do not exist yet. Build it first (give it a "
+            "keras.Input, call it on data or train it)."
+        )
+
+
+# --------------------------------------------------------------------- tracer
+class _Holder:
+    """Keeps objects out of Keras's tracking (so no weights are counted twice)."""
+
+    def __init__(self, **items: Any) -> None:
+        self.__dict__.update(items)
+
+
+def _source_cell(rnn: Any) -> LSTMCellBase:
+    """A cell with `project_inputs`/`step`: the layer's own, or a twin on its weights."""
+    cell = rnn.cell
+    if isinstance(cell, LSTMCellBase):
+        return cell
+    # keras.layers.LSTMCell: same weight layout as StandardLSTMCell; point the
+    # twin at the very same variables (nothing is copied).
+    twin = StandardLSTMCell(
+        cell.units,
+        activation=cell.activation,
+        recurrent_activation=cell.recurrent_activation,
+        use_bias=cell.use_bias,
+        dtype=cell.dtype_policy,
+        name=f"{cell.name}_gate_twin",
+    )
+    twin.kernel = cell.kernel
+    twin.recurrent_kernel = cell.recurrent_kernel
+    twin.bias = cell.bias if cell.use_bias else None
+    twin.built = True
+    return twin
+
+
+def _emitted(cell: LSTMCellBase) -> tuple[str, ...]:
+    gates = tuple(g for g in ("i", "f", "o") if cell.spec.has_gate(g))
+    return gates + ("g", "c", "h")
+
+
+class _GateCell(keras.layers.Layer):
+    """Runs a cell's step and emits `[gates..., c, h]` as its output."""
+
+    def __init__(self, source: LSTMCellBase) -> None:
+        super().__init__(dtype=source.dtype_policy, name=f"{source.name}_gates")
+        self._ref = _Holder(source=source)
+        self.keys = _emitted(source)
+        self.state_size = list(source.state_size)
+        self.output_size = len(self.keys) * source.units
+
+    def build(self, input_shape: Any) -> None:
+        self.built = True
+
+    def call(self, inputs: Any, states: Any, training: bool = False) -> Any:
+        h, new_states, gates = self._ref.source.step(inputs, states, training=False)
+        parts = [gates[k] for k in self.keys[:-2]] + [new_states[1], h]
+        return ops.concatenate(parts, axis=-1), new_states
+
+    def get_initial_state(self, batch_size: Any = None) -> list[Any]:
+        return self._ref.source.get_initial_state(batch_size)
+
+
+class _Twin:
+    """The twin loop of one direction of one site."""
+
+    def __init__(self, direction: _Direction) -> None:
+        self.direction = direction
+        self.source = _source_cell(direction.rnn)
+        self.cell = _GateCell(self.source)
+        # Masked steps are overwritten with NaN afterwards; zero outputs there
+        # keep every backend's masked loop simple (JAX's otherwise assumes the
+        # output has the shape of the first state).
+        self.rnn = keras.layers.RNN(
+            self.cell,
+            return_sequences=True,
+            go_backwards=bool(direction.rnn.go_backwards),
+            zero_output_for_mask=True,
+            name=f"{direction.rnn.name}_gate_trace",
+        )
+
+    def __call__(self, sequences: Any, mask: Any, initial_state: Any) -> Any:
+        rnn = self.direction.rnn
+        if initial_state is None and getattr(rnn, "stateful", False) and rnn.states:
+            initial_state = [ops.convert_to_tensor(s) for s in rnn.states]
+        sequences = ops.cast(sequences, self.source.compute_dtype)
+        z = self.source.project_inputs(sequences, training=False)
+        kwargs: dict[str, Any] = {"mask": mask}
+        if initial_state is not None:
+            kwargs["initial_state"] = list(initial_state)
+        out = self.rnn(z, training=False, **kwargs)
+        if mask is None:
+            mask = ops.ones(ops.shape(z)[:2], dtype="bool")
+        return out, ops.cast(mask, "bool")
+
+
+class _Tracer:
+    """Traces fixed sites of one model; reusable (GateMonitor keeps one)."""
+
+    def __init__(self, model: Any, sites: list[_Site]) -> None:
+        self.model = model
+        self.sites = sites
+        self.twins = {id(s): [_Twin(d) for d in s.directions] for s in sites}
+        self._compiled: Any = None
+
+    # The wrapped `call`: runs the twin(s) on the arguments, then the layer.
+    def _wrap(self, site: _Site, original: Any, results: dict[str, Any]) -> Any:
+        signature = inspect.signature(original)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if site.name in results:
+                logger.warning(
+                    "Layer %r is called more than once per forward pass; the "
+                    "gate trace shows its first call.",
+                    site.name,
+                )
+                return original(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
+            arguments = bound.arguments
+            sequences = next(iter(arguments.values()))
+            mask = arguments.get("mask")
+            if isinstance(mask, (list, tuple)):
+                mask = mask[0]
+            initial_state = arguments.get("initial_state")
+            twins = self.twins[id(site)]
+            outs = []
+            for index, twin in enumerate(twins):
+                state = initial_state
+                if state is not None and site.bidirectional:
+                    half = len(state) // 2
+                    state = state[:half] if index == 0 else state[half:]
+                outs.append(twin(sequences, mask, state))
+            results[site.name] = outs
+            return original(*args, **kwargs)
+
+        return call
+
+    def forward(self, inputs: Any) -> dict[str, Any]:
+        """One forward pass of the model; returns `{key: tensor}` of the twins."""
+        results: dict[str, Any] = {}
+        saved = []
+        for site in self.sites:
+            layer = site.layer
+            saved.append((layer, layer.__dict__.get("call", _MISSING)))
+            object.__setattr__(layer, "call", self._wrap(site, layer.call, results))
+        try:
+            self.model(inputs, training=False)
+        finally:
+            for layer, previous in saved:
+                if previous is _MISSING:
+                    object.__delattr__(layer, "call")
+                else:
+                    object.__setattr__(layer, "call", previous)
+        missing = [s.name for s in self.sites if s.name not in results]
+        if missing:
+            raise ValueError(
+                f"Layers {missing} were not called when the model ran on the "
+                "inputs, so they cannot be traced."
+            )
+        flat = {}
+        for i, site in enumerate(self.sites):
+            for j, (out, mask) in enumerate(results[site.name]):
+                flat[f"{i}_{j}"] = ops.stop_gradient(out)
+                flat[f"{i}_{j}_mask"] = mask
+        return flat
+
+    def _stateful_layers(self) -> list[Any]:
+        return [
+            layer
+            for _, layer in _walk(self.model)
+            if isinstance(layer, keras.layers.RNN) and layer.stateful and layer.states
+        ] + [
+            inner
+            for _, layer in _walk(self.model)
+            if isinstance(layer, keras.layers.Bidirectional) and layer.stateful
+            for inner in (layer.forward_layer, layer.backward_layer)
+            if inner.states
+        ]
+
+    def run(self, inputs: Any, compiled: bool = False) -> dict[str, np.ndarray]:
+        stateful = self._stateful_layers()
+        snapshot = [[ops.convert_to_numpy(s) for s in layer.states] for layer in stateful]
+        try:
+            if compiled:
+                out = self._compiled_model().predict_on_batch(inputs)
+            else:
+                out = self.forward(inputs)
+        finally:
+            for layer, values in zip(stateful, snapshot):
+                for variable, value in zip(layer.states, values):
+                    variable.assign(value)
+        return {k: np.asarray(ops.convert_to_numpy(v)) for k, v in out.items()}
+
+    def _compiled_model(self) -> Any:
+        if self._compiled is None:
+            self._compiled = _TracerModel(self)
+            # Graph mode on TensorFlow (XLA cannot take string inputs and
+            # compiles slowly); jit on JAX; eager on PyTorch.
+            if keras.backend.backend() == "tensorflow":
+                self._compiled.jit_compile = False
+        return self._compiled
+
+    def to_trace(self, raw: dict[str, np.ndarray], tokens: Any = None) -> GateTrace:
+        traces = []
+        for i, site in enumerate(self.sites):
+            for j, twin in enumerate(self.twins[id(site)]):
+                values = raw[f"{i}_{j}"].astype(np.float32)
+                mask = raw[f"{i}_{j}_mask"].astype(bool)
+                if twin.rnn.go_backwards:
+                    values = values[:, ::-1]  # back to the input's time order
+                values = np.where(mask[:, :, None], values, np.nan).astype(np.float32)
+                units = twin.source.units
+                arrays = {
+                    key: np.ascontiguousarray(values[:, :, k * units : (k + 1) * units])
+                    for k, key in enumerate(twin.cell.keys)
+                }
+                spec = twin.source.spec
+                absent = {g: _ABSENT_VALUE[g] for g in ("i", "f", "o") if not spec.has_gate(g)}
+                computed = {"i": "1 - f"} if spec.coupled else {}
+                traces.append(
+                    LayerTrace(
+                        layer=site.name,
+                        direction=twin.direction.direction,
+                        cell=twin.direction.cell_name,
+                        units=units,
+                        values=arrays,
+                        mask=mask,
+                        absent=absent,
+                        computed=computed,
+                        go_backwards=bool(twin.rnn.go_backwards),
+                    )
+                )
+        return GateTrace(traces, tokens=tokens)
+
+
+class _TracerModel(keras.Model):
+    """The tracer as a Keras model, so `predict_on_batch` compiles it."""
+
+    def __init__(self, tracer: _Tracer) -> None:
+        super().__init__(name=f"{tracer.model.name}_gate_tracer")
+        self.traced = tracer.model  # tracked: its variables are ours
+        self._ref = _Holder(tracer=tracer)
+
+    def build(self, input_shape: Any = None) -> None:
+        self.built = True
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        return self._ref.tracer.forward(inputs)
+
+
+# ---------------------------------------------------------------------- tokens
+def _text_vectorizer(model: Any) -> Any:
+    for _, layer in _walk(model):
+        if isinstance(layer, keras.layers.TextVectorization):
+            return layer
+    return None
+
+
+def _tokens_from_text(model: Any, inputs: Any) -> list[list[str]] | None:
+    """Token strings per sample when the model starts with a TextVectorization."""
+    if not isinstance(inputs, np.ndarray) or inputs.dtype.kind not in "USO":
+        return None
+    vectorizer = _text_vectorizer(model)
+    if vectorizer is None:
+        return None
+    try:
+        vocabulary = vectorizer.get_vocabulary()
+        ids = np.asarray(ops.convert_to_numpy(vectorizer(inputs.reshape(-1))))
+    except Exception as error:  # tokens are labels only: never fail a trace
+        logger.info("Could not read tokens from %r: %s", vectorizer.name, error)
+        return None
+    if ids.ndim != 2:
+        return None
+    return [[str(vocabulary[k]) if 0 <= k < len(vocabulary) else "" for k in row] for row in ids]
+
+
+def _check_tokens(tokens: Any, batch: int) -> list[list[str]]:
+    if (
+        not isinstance(tokens, (list, tuple))
+        or len(tokens) != batch
+        or not all(
+            isinstance(row, (list, tuple)) and all(isinstance(t, str) for t in row)
+            for row in tokens
+        )
+    ):
+        raise ValueError(
+            "Received an invalid value for argument `tokens`, expected one list "
+            f"of token strings per sample ({batch} lists), got {tokens!r:.200}."
+        )
+    return [list(row) for row in tokens]
+
+
+def _batch_size(arrays: Any) -> int:
+    if isinstance(arrays, dict):
+        return int(next(iter(arrays.values())).shape[0])
+    if isinstance(arrays, list):
+        return int(arrays[0].shape[0])
+    return int(arrays.shape[0])
+
+
+def _prepare(model: Any, inputs: Any, layers: Any, argument: str = "inputs") -> tuple:
+    """Checks everything; returns (tracer, checked inputs). No model call."""
+    _check_model(model)
+    sites, skipped, types = _discover(model)
+    chosen = _select(sites, skipped, types, layers, model)
+    arrays = _check_inputs(model, inputs, argument)
+    return _Tracer(model, chosen), arrays
+
+
+# ------------------------------------------------------------------ public API
+def trace_gates(
+    model: keras.Model,
+    inputs: Any,
+    layers: str | Sequence[str] | None = None,
+    tokens: Sequence[Sequence[str]] | None = None,
+) -> GateTrace:
+    """Gate activations, cell state and hidden state of every LSTM layer, per step.
+
+    Traces every recurrent layer whose cell is an lstm_apps cell (any variant)
+    and every `keras.layers.LSTM` (or `keras.layers.RNN(keras.layers.LSTMCell)`),
+    also inside `Bidirectional` (both directions) and nested models. The model
+    runs once in inference mode (`training=False`, no dropout); its weights
+    and states do not change.
+
+    Time order: every array is in the time order of the layer's *input*, also
+    for a layer with `go_backwards=True` (whose own output sequence Keras
+    returns reversed) and for the backward half of a `Bidirectional`.
+
+    Masks: steps that a mask skips (`Embedding(mask_zero=True)`, `Masking`)
+    are `False` in `LayerTrace.mask` and NaN in the arrays, and are left out
+    of `summary()` and `to_dataframe()`.
+
+    Args:
+        model: A built `keras.Model` (functional, Sequential or subclassed).
+        inputs: A batch of model inputs: an array (for several inputs, a list
+            or dict of arrays), or a list of strings for a model that starts
+            with a `TextVectorization` layer.
+        layers: Names of the layers to trace (a `Bidirectional` by its own
+            name or the name of either inner layer); default: all.
+        tokens: Optional labels of the time axis, one list of strings per
+            sample (used by the plots). For string inputs they are read from
+            the model's `TextVectorization` vocabulary when not given.
+
+    Returns:
+        A `GateTrace`.
+
+    Raises:
+        TypeError: `model` is not a Keras model, or `inputs`/`layers` have the
+            wrong type.
+        ValueError: the model has no LSTM layer (the message lists the layer
+            types it has), a name in `layers` is unknown (the message lists
+            the traceable ones), or `inputs` do not match the model's input
+            shape or dtype.
+
+    Example:
+
+    >>> import numpy as np, keras, lstm_apps
+    >>> model = keras.Sequential([
+    ...     keras.Input((7, 3)),
+    ...     lstm_apps.LSTM(4, variant="coupled", return_sequences=True, name="rnn"),
+    ...     keras.layers.Bidirectional(keras.layers.LSTM(2), name="bi"),
+    ... ])
+    >>> trace = lstm_apps.trace_gates(model, np.random.rand(5, 7, 3))
+    >>> trace.keys
+    ['rnn', 'bi', 'bi/backward']
+    >>> trace["rnn"]["f"].shape
+    (5, 7, 4)
+    >>> trace["rnn"].computed
+    {'i': '1 - f'}
+    >>> rnn = keras.Model(model.inputs[0], model.get_layer("rnn").output)
+    >>> h = rnn.predict_on_batch(np.ones((1, 7, 3)))
+    >>> bool(np.allclose(lstm_apps.trace_gates(model, np.ones((1, 7, 3)))["rnn"]["h"], h,
+    ...                  atol=1e-5))
+    True
+    """
+    tracer, arrays = _prepare(model, inputs, layers)
+    batch = _batch_size(arrays)
+    if tokens is not None:
+        tokens = _check_tokens(tokens, batch)
+    else:
+        tokens = _tokens_from_text(model, arrays)
+    raw = tracer.run(arrays, compiled=False)
+    return tracer.to_trace(raw, tokens=tokens)

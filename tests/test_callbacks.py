@@ -1,0 +1,480 @@
+"""Tests of `lstm_apps.GateMonitor`: event files, TensorBoard, deep copies, Keras Tuner."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing import plugin_event_accumulator
+
+import lstm_apps
+from lstm_apps.callbacks import GateMonitor, histogram_buckets
+from lstm_apps.gates import GATE_NAMES, trace_gates
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _data(n=32, steps=8, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, steps, 2)).astype("float32"), rng.normal(size=(n, 1))
+
+
+def _model():
+    model = keras.Sequential(
+        [
+            keras.Input((8, 2)),
+            lstm_apps.LSTM(4, variant="coupled", return_sequences=True, name="rnn"),
+            keras.layers.Bidirectional(keras.layers.LSTM(3), name="bi"),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def _events(run_dir: Path):
+    acc = plugin_event_accumulator.EventAccumulator(str(run_dir), size_guidance={"tensors": 0})
+    acc.Reload()
+    return acc
+
+
+def _value(acc, tag, step=None):
+    events = acc.Tensors(tag)
+    event = events[-1] if step is None else next(e for e in events if e.step == step)
+    from tensorboard.util import tensor_util
+
+    return tensor_util.make_ndarray(event.tensor_proto)
+
+
+class _CountBatches(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.batches = 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.batches += 1
+
+
+# ------------------------------------------------------- what gets written
+def test_event_files_hold_what_a_direct_trace_gives(tmp_path):
+    model = _model()
+    x, y = _data()
+    probe = x[:4]
+    monitor = GateMonitor(tmp_path, probe, image_samples=2)
+    model.fit(
+        x,
+        y,
+        epochs=2,
+        batch_size=8,
+        verbose=0,
+        callbacks=[keras.callbacks.TensorBoard(tmp_path), monitor],
+    )
+    assert sorted(os.listdir(tmp_path)) == ["gates", "train"]  # a run beside "train"
+    acc = _events(tmp_path / "gates")
+    direct = trace_gates(model, probe)  # the weights of the last epoch end
+    histograms = set(acc.PluginTagToContent("histograms"))
+    scalars = set(acc.PluginTagToContent("scalars"))
+    images = set(acc.PluginTagToContent("images"))
+    assert images == {
+        "rnn/heatmap",
+        "rnn/lines",
+        "bi/heatmap",
+        "bi/lines",
+        "bi/backward/heatmap",
+        "bi/backward/lines",
+    }
+    summary = direct.summary().set_index(["layer", "direction", "gate"])
+    for t in direct:
+        for gate, name in GATE_NAMES.items():
+            tag = f"{t.key}/{name}"
+            assert tag in histograms
+            assert [e.step for e in acc.Tensors(tag)] == [0, 1]
+            buckets = _value(acc, tag)
+            expected = histogram_buckets(t.valid(gate), 30)
+            assert buckets.shape == (30, 3)
+            np.testing.assert_allclose(buckets[:, :2], expected[:, :2], rtol=1e-5, atol=1e-6)
+            assert buckets[:, 2].sum() == t.valid(gate).size
+            assert np.abs(buckets[:, 2] - expected[:, 2]).sum() <= 2  # float rounding at edges
+            row = summary.loc[(t.layer, t.direction, gate)]
+            if gate in ("i", "f", "o", "g"):
+                for stat in ("mean", "saturated_low", "saturated_high"):
+                    assert f"{tag}/{stat}" in scalars
+                    assert float(_value(acc, f"{tag}/{stat}")) == pytest.approx(row[stat], abs=1e-5)
+            elif gate == "c":
+                assert float(_value(acc, f"{tag}/mean_abs")) == pytest.approx(
+                    row["mean_abs"], abs=1e-5
+                )
+    # the coupled cell's input gate is written (computed as 1 - f)
+    assert float(_value(acc, "rnn/input_gate/mean")) == pytest.approx(
+        1 - float(_value(acc, "rnn/forget_gate/mean")), abs=1e-5
+    )
+    image = _value(acc, "bi/backward/heatmap")
+    assert len(image) == 2 + 2  # width, height, one PNG per probe sample
+    width, height = int(image[0]), int(image[1])
+    assert width > 300 and height > 200
+    assert all(png.startswith(PNG) for png in image[2:])
+    np.testing.assert_allclose(monitor.last_trace["rnn"]["f"], direct["rnn"]["f"], atol=1e-5)
+
+
+def test_freq_batch_freq_and_no_images(tmp_path):
+    model = _model()
+    x, y = _data()
+    monitor = GateMonitor(
+        tmp_path,
+        x[:2],
+        freq=2,
+        batch_freq=3,
+        image_samples=0,
+        background_images=False,
+        layers=["rnn"],
+    )
+    model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[monitor])  # 4 batches/epoch
+    acc = _events(tmp_path / "gates")
+    assert [e.step for e in acc.Tensors("rnn/forget_gate/mean")] == [1]
+    assert [e.step for e in acc.Tensors("batch/rnn/forget_gate/mean")] == [3, 6, 9, 12]
+    assert "images" not in acc.ActivePlugins()
+    assert not [t for t in acc.PluginTagToContent("scalars") if "bi/" in t]
+
+
+def test_no_batch_hook_unless_batch_freq(tmp_path):
+    x, _ = _data()
+    quiet = GateMonitor(tmp_path, x[:2])
+    busy = GateMonitor(tmp_path, x[:2], batch_freq=5)
+    # Keras runs batch-end callbacks asynchronously only if none overrides them.
+    assert getattr(quiet.on_train_batch_end, "_is_default", False)
+    assert not getattr(busy.on_train_batch_end, "_is_default", False)
+
+
+def test_text_model_images_use_the_vocabulary(tmp_path):
+    texts = np.array(["a great film", "a dull slow plot", "great acting", "slow film"] * 4)
+    vectorizer = keras.layers.TextVectorization(max_tokens=30, output_sequence_length=5)
+    vectorizer.adapt(texts)
+    inputs = keras.Input((1,), dtype="string")
+    x = keras.layers.Embedding(30, 4, mask_zero=True)(vectorizer(inputs))
+    x = lstm_apps.LSTM(3, name="rnn")(x)
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x))
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    monitor = GateMonitor(tmp_path, ["a great film", "slow plot"], image_samples=1)
+    import tensorflow as tf  # Keras's fit takes string arrays only through tf.data
+
+    data = tf.data.Dataset.from_tensor_slices((texts[:, None], np.ones((16, 1)))).batch(8)
+    model.fit(data, epochs=1, verbose=0, callbacks=[monitor])
+    assert monitor.last_trace.tokens == [
+        ["a", "great", "film", "", ""],
+        ["slow", "plot", "", "", ""],
+    ]
+    acc = _events(tmp_path / "gates")
+    assert _value(acc, "rnn/heatmap")[2].startswith(PNG)
+    assert float(_value(acc, "rnn/forget_gate/mean")) == pytest.approx(
+        trace_gates(model, ["a great film", "slow plot"])
+        .summary()
+        .set_index("gate")
+        .loc["f", "mean"],
+        abs=1e-5,
+    )
+
+
+# ------------------------------------------------------- copies and tuners
+def test_deepcopy_before_and_after_training_and_lazy_writer(tmp_path, caplog):
+    model = _model()
+    x, y = _data()
+    monitor = GateMonitor(tmp_path / "logs", x[:2], image_samples=0)
+    before = copy.deepcopy(monitor)
+    assert not (tmp_path / "logs").exists()  # nothing is opened before training
+    assert before.freq == 1 and before.probe is not monitor.probe
+    np.testing.assert_array_equal(before.probe, monitor.probe)
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[monitor])
+    assert monitor.last_trace is not None
+    after = copy.deepcopy(monitor)
+    assert after.model is None and after.last_trace is None and after._writer is None
+    assert after.run_dir == monitor.run_dir
+    with caplog.at_level(logging.WARNING, logger="lstm_apps.callbacks"):
+        model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[after])
+    assert "deep copy" in caplog.text and "TensorBoard callback as `log_dir`" in caplog.text
+    files = list((tmp_path / "logs" / "gates").glob("events.out.tfevents.*"))
+    assert len(files) == 2  # one per training run
+    # a monitor can be trained again with another model
+    other = _model()
+    monitor_steps = copy.deepcopy(monitor)
+    other.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[monitor_steps])
+    assert monitor_steps.last_trace.names == ["rnn", "bi"]
+
+
+def test_following_a_tensorboard_callback_through_a_deepcopy(tmp_path):
+    model = _model()
+    x, y = _data()
+    board = keras.callbacks.TensorBoard(tmp_path / "a")
+    monitor = GateMonitor(board, x[:2], image_samples=0)
+    assert monitor.run_dir == tmp_path / "a" / "gates"
+    board_copy, monitor_copy = copy.deepcopy([board, monitor])
+    board_copy.log_dir = str(tmp_path / "b")  # what Keras Tuner does to TensorBoard
+    assert monitor_copy.run_dir == tmp_path / "b" / "gates"
+    assert monitor.run_dir == tmp_path / "a" / "gates"
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[board_copy, monitor_copy])
+    assert sorted(os.listdir(tmp_path / "b")) == ["gates", "train"]
+    assert not (tmp_path / "a").exists()
+
+
+def test_keras_tuner_search_writes_one_folder_per_trial(tmp_path):
+    import keras_tuner
+
+    x, y = _data(16)
+
+    def build(hp):
+        model = keras.Sequential(
+            [
+                keras.Input((8, 2)),
+                lstm_apps.LSTM(hp.Choice("units", [2, 3]), name="rnn"),
+                keras.layers.Dense(1),
+            ]
+        )
+        model.compile(optimizer="adam", loss="mse")
+        return model
+
+    tuner = keras_tuner.GridSearch(
+        build, objective="loss", max_trials=2, directory=tmp_path / "tuner", project_name="p"
+    )
+    board = keras.callbacks.TensorBoard(tmp_path / "tb")
+    monitor = GateMonitor(board, x[:2], image_samples=0)
+    tuner.search(x, y, epochs=1, verbose=0, callbacks=[board, monitor])
+    trial_ids = sorted(tuner.oracle.trials)
+    assert len(trial_ids) == 2
+    units = []
+    for trial_id in trial_ids:
+        run = tmp_path / "tb" / trial_id / "execution0"
+        assert sorted(p.name for p in run.iterdir() if p.is_dir()) == ["gates", "train"]
+        acc = _events(run / "gates")
+        assert "rnn/forget_gate/mean" in acc.PluginTagToContent("scalars")
+        values = int(_value(acc, "rnn/cell_state")[:, 2].sum())  # 2 samples x 8 steps x units
+        units.append(values // 16)
+    assert sorted(units) == [2, 3]  # each trial's own model
+    assert not (tmp_path / "tb" / "gates").exists()  # the original never trained
+
+
+# ------------------------------------------------------------ TensorBoard
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read()
+
+
+def test_a_real_tensorboard_serves_the_gate_summaries(tmp_path):
+    model = _model()
+    x, y = _data()
+    model.fit(
+        x,
+        y,
+        epochs=1,
+        batch_size=16,
+        verbose=0,
+        callbacks=[
+            keras.callbacks.TensorBoard(tmp_path),
+            GateMonitor(tmp_path, x[:2], image_samples=1),
+        ],
+    )
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tensorboard.main",
+            "--logdir",
+            str(tmp_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--load_fast",
+            "false",
+            "--reload_interval",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        scalars: dict = {}
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"tensorboard exited: {process.stderr.read().decode()[-2000:]}")
+            try:
+                scalars = json.loads(_get(f"{base}/data/plugin/scalars/tags"))
+            except OSError:
+                scalars = {}
+            if "rnn/forget_gate/mean" in scalars.get("gates", {}):
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"tensorboard did not list the gate scalars in time: {scalars}")
+        assert "epoch_loss" in scalars["train"]  # Keras's own run shows beside ours
+        assert "bi/backward/cell_state/mean_abs" in scalars["gates"]
+        histograms = json.loads(_get(f"{base}/data/plugin/histograms/tags"))
+        assert {"rnn/input_gate", "bi/backward/hidden_state"} <= set(histograms["gates"])
+        images = json.loads(_get(f"{base}/data/plugin/images/tags"))
+        assert "rnn/heatmap" in images["gates"]
+        query = urllib.parse.urlencode({"run": "gates", "tag": "rnn/heatmap", "sample": 0})
+        entries = json.loads(_get(f"{base}/data/plugin/images/images?{query}"))
+        assert entries
+        png = _get(f"{base}/data/plugin/images/individualImage?{entries[-1]['query']}")
+        assert png.startswith(PNG)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
+        process.stderr.close()
+
+
+# ------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"freq": 0}, ValueError, r"`freq`, expected a positive integer, got 0"),
+        ({"freq": 1.5}, ValueError, r"`freq`, expected a positive integer, got 1.5"),
+        ({"batch_freq": -2}, ValueError, r"`batch_freq`, expected a positive integer or None"),
+        (
+            {"log_dir": 3},
+            TypeError,
+            r"`log_dir`, expected a folder path or a "
+            r"keras.callbacks.TensorBoard callback, got int",
+        ),
+        ({"probe": None}, TypeError, r"`probe`, expected a batch of model inputs, got None"),
+        ({"probe": np.zeros((0, 8, 2))}, ValueError, r"`probe`, expected a non-empty batch"),
+        ({"layers": 3}, TypeError, r"`layers`, expected None, a layer name"),
+        ({"image_samples": -1}, ValueError, r"`image_samples`, expected an integer >= 0"),
+        (
+            {"tokens": [["a"]]},
+            ValueError,
+            r"`tokens`, expected one list of token strings per "
+            r"sample \(2 lists\)",
+        ),
+    ],
+)
+def test_bad_arguments_fail_at_construction(tmp_path, kwargs, error, message):
+    arguments = {"log_dir": tmp_path, "probe": np.zeros((2, 8, 2)), **kwargs}
+    with pytest.raises(error, match=message):
+        GateMonitor(**arguments)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"probe": np.zeros((2, 9, 2))},
+            r"`probe`.*shape \(None, 8, 2\) with dtype float32; got shape \(2, 9, 2\)",
+        ),
+        ({"probe": np.array(["text", "more"])}, r"`probe`.*got shape \(2,\) and dtype <U4"),
+        ({"layers": ["rnn", "nope"]}, r"`layers`.*\['rnn', 'bi'\], got 'nope'"),
+        (
+            {"image_samples": 3},
+            r"`image_samples`, expected at most the number of probe "
+            r"samples \(2\), got 3",
+        ),
+    ],
+)
+def test_bad_probe_or_layers_fail_before_the_first_batch(tmp_path, kwargs, message):
+    model = _model()
+    weights = [w.copy() for w in model.get_weights()]
+    x, y = _data()
+    counter = _CountBatches()
+    monitor = GateMonitor(tmp_path, **{"probe": np.zeros((2, 8, 2)), **kwargs})
+    with pytest.raises(ValueError, match=message):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[counter, monitor])
+    assert counter.batches == 0
+    for before, after in zip(weights, model.get_weights()):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_model_without_lstm_fails_before_training(tmp_path):
+    model = keras.Sequential(
+        [keras.Input((8, 2)), keras.layers.GRU(2, name="gru"), keras.layers.Dense(1)]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    x, y = _data()
+    counter = _CountBatches()
+    with pytest.raises(
+        ValueError,
+        match=r"no LSTM layer to trace.*found layers of types: "
+        r"GRU, Dense\. Recurrent layers without LSTM gates: 'gru'",
+    ):
+        model.fit(x, y, verbose=0, callbacks=[counter, GateMonitor(tmp_path, x[:2])])
+    assert counter.batches == 0
+
+
+def test_histogram_buckets_follow_tensorflow(tmp_path):
+    tf = pytest.importorskip("tensorflow")
+    values = np.random.default_rng(3).normal(size=1000)
+    with tf.summary.create_file_writer(str(tmp_path)).as_default():
+        tf.summary.histogram("h", values, step=0, buckets=12)
+    theirs = _value(_events(tmp_path), "h")
+    ours = histogram_buckets(values, 12)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    np.testing.assert_array_equal(
+        ours[:, 2], np.histogram(values, ours[:, 0].tolist() + [values.max()])[0]
+    )
+    same = histogram_buckets(np.full(5, 0.5), 4)
+    np.testing.assert_array_equal(same[:, 2], [0, 0, 0, 5])
+    assert histogram_buckets(np.array([]), 3).shape == (3, 3)
+
+
+# --------------------------------------------------------- other backends
+_OTHER_BACKEND_SCRIPT = textwrap.dedent(
+    """
+    import sys, numpy as np, keras, lstm_apps
+    from tensorboard.backend.event_processing import plugin_event_accumulator as pea
+    from tensorboard.util import tensor_util
+    log_dir = sys.argv[1]
+    model = keras.Sequential([keras.Input((6, 2)), lstm_apps.LSTM(3, name="rnn"),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    x = np.random.default_rng(0).normal(size=(16, 6, 2)).astype("float32")
+    monitor = lstm_apps.GateMonitor(log_dir, x[:2], batch_freq=2, image_samples=1)
+    model.fit(x, np.ones((16, 1)), epochs=1, batch_size=4, verbose=0, callbacks=[monitor])
+    acc = pea.EventAccumulator(log_dir + "/gates", size_guidance={"tensors": 0})
+    acc.Reload()
+    steps = [e.step for e in acc.Tensors("batch/rnn/forget_gate/mean")]
+    written = float(tensor_util.make_ndarray(acc.Tensors("rnn/forget_gate/mean")[-1].tensor_proto))
+    direct = lstm_apps.trace_gates(model, x[:2]).summary().set_index("gate").loc["f", "mean"]
+    assert steps == [2, 4], steps
+    assert abs(written - direct) < 1e-5, (written, direct)
+    assert "rnn/heatmap" in acc.PluginTagToContent("images")
+    print("OK", keras.backend.backend())
+    """
+)
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_monitor_writes_on_other_backends(tmp_path, backend):
+    pytest.importorskip(backend)
+    result = subprocess.run(
+        [sys.executable, "-c", _OTHER_BACKEND_SCRIPT, str(tmp_path)],
+        env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"OK {backend}" in result.stdout
