@@ -1,0 +1,891 @@
+"""IMDB movie reviews as raw text: loaders, standardisation, vectoriser, splits.
+
+Every loader gives raw review strings and binary labels (0 = negative,
+1 = positive), whatever the source:
+
+- `load_keras_imdb()`: `keras.datasets.imdb` (downloads on first use). Its
+  word-index arrays are decoded back to text with `get_word_index()`.
+- `load_aclimdb(path)`: the original `aclImdb` folder (`train/pos`,
+  `train/neg`, `test/pos`, `test/neg`, one `.txt` file per review).
+- `load_table(source)`: a CSV (optionally gzip-compressed), a Parquet file
+  (needs `pyarrow`) or a pandas DataFrame with a text and a label column.
+
+`load_imdb(data, ...)` picks the right one, checks the texts and labels, and
+returns `TextSplits`: a seeded, stratified validation split carved from the
+training data, and the test split, which no choice ever looks at.
+
+Text goes into a model through `make_vectorizer()` (a
+`keras.layers.TextVectorization` adapted on the training texts only, with
+`standardize_review` as its registered, serializable standardisation) and
+`TruncateTokens` (keeps the first or the last `max_len` tokens).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+__all__ = [
+    "KERAS_SOURCE",
+    "SequencePooling",
+    "TextSplits",
+    "TruncateTokens",
+    "check_source",
+    "describe_source",
+    "load_aclimdb",
+    "load_imdb",
+    "load_keras_imdb",
+    "load_table",
+    "make_vectorizer",
+    "standardize_review",
+    "stratified_split",
+    "vectorize",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The `data` value that selects `keras.datasets.imdb` (downloads).
+KERAS_SOURCE = "keras"
+
+_TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".pq")
+_POSITIVE = ("1", "pos", "positive", "true")
+_NEGATIVE = ("0", "neg", "negative", "false")
+
+# ------------------------------------------------------------ standardisation
+# HTML line breaks (`<br />`, 29,200 of the 50,000 reviews) and any other tag
+# become spaces; apostrophes are dropped inside words ("don't" -> "dont");
+# every other character that is not a letter or a digit becomes a space.
+_TAG = r"<[^>]*>"
+_APOSTROPHE = r"['\x{2019}`]"
+_NOT_WORD = r"[^\p{L}\p{N}]+"
+_PY_TAG = re.compile(r"<[^>]*>")
+_PY_APOSTROPHE = re.compile("['\u2019`]")
+_PY_NOT_WORD = re.compile(r"[^\w]+|_+")
+
+
+@keras.saving.register_keras_serializable(package="lstm_apps")
+def standardize_review(text: Any) -> Any:
+    """Lower-cases a review and strips HTML tags and punctuation.
+
+    The standardisation of the vectoriser that `make_vectorizer` builds. It is
+    registered with Keras (`"lstm_apps>standardize_review"`), so a saved model
+    that uses it loads in a fresh process once `lstm_apps.data.imdb` is
+    imported (`lstm_apps.recipes.sentiment.load_model` does that).
+
+    Args:
+        text: A string tensor (the TensorFlow backend hands
+            `TextVectorization`'s callable a `tf.Tensor`), or a NumPy array or
+            list of Python strings (what the other backends hand it).
+
+    Returns:
+        The standardised text, of the same kind and shape.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from lstm_apps.data.imdb import standardize_review
+    >>> standardize_review(np.array(["A <br /><br />GREAT film, isn't it?!"]))
+    array(['a great film isnt it'], dtype='<U20')
+    """
+    if isinstance(text, (np.ndarray, list, tuple, str)):
+        array = np.asarray(text)
+        if array.dtype.kind == "S" or array.dtype == object:
+            array = np.vectorize(
+                lambda t: t.decode("utf-8") if isinstance(t, bytes) else str(t), otypes=[str]
+            )(array)
+        return np.vectorize(_standardize_str, otypes=[str])(array)
+    import tensorflow as tf  # TextVectorization is built on TensorFlow
+
+    text = tf.strings.lower(text, encoding="utf-8")
+    text = tf.strings.regex_replace(text, _TAG, " ")
+    text = tf.strings.regex_replace(text, _APOSTROPHE, "")
+    text = tf.strings.regex_replace(text, _NOT_WORD, " ")
+    return tf.strings.strip(text)
+
+
+def _standardize_str(text: str) -> str:
+    text = _PY_TAG.sub(" ", text.lower())
+    text = _PY_APOSTROPHE.sub("", text)
+    return _PY_NOT_WORD.sub(" ", text).strip()
+
+
+# ------------------------------------------------------------------ vectoriser
+def make_vectorizer(
+    texts: Sequence[str] | np.ndarray,
+    vocab_size: int = 20000,
+    batch_size: int = 1024,
+) -> keras.layers.TextVectorization:
+    """A `TextVectorization` layer adapted on `texts` (the training split only).
+
+    Its output is integer token ids padded with 0 to the longest review of a
+    batch (index 1 is the out-of-vocabulary token); `TruncateTokens` then cuts
+    or pads them to a fixed length.
+
+    Args:
+        texts: The training texts (raw strings).
+        vocab_size: Size of the vocabulary, padding and OOV tokens included
+            (an integer >= 3).
+        batch_size: Texts per batch while adapting.
+
+    Returns:
+        The adapted `keras.layers.TextVectorization` layer, named
+        `"vectorizer"`.
+
+    Example:
+
+    >>> from lstm_apps.data.imdb import make_vectorizer
+    >>> vectorizer = make_vectorizer(["a good film", "a bad film"], vocab_size=10)
+    >>> " ".join(vectorizer.get_vocabulary()[2:])
+    'film a good bad'
+    """
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 3:
+        raise ValueError(
+            "Received an invalid value for argument `vocab_size`, expected an integer "
+            f">= 3, got {vocab_size!r}."
+        )
+    texts = np.asarray(texts, dtype=object)
+    if texts.ndim != 1 or len(texts) == 0:
+        raise ValueError(
+            "Received an invalid value for argument `texts`, expected a non-empty "
+            f"1-D sequence of strings, got shape {texts.shape}."
+        )
+    vectorizer = keras.layers.TextVectorization(
+        max_tokens=vocab_size,
+        standardize=standardize_review,
+        output_mode="int",
+        name="vectorizer",
+    )
+    import tensorflow as tf  # adapt() streams a dataset of string batches
+
+    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(texts.astype(str)).batch(batch_size))
+    logger.info(
+        "Adapted the vocabulary on %d texts: %d tokens kept (vocab_size=%d)",
+        len(texts),
+        vectorizer.vocabulary_size(),
+        vocab_size,
+    )
+    return vectorizer
+
+
+@keras.saving.register_keras_serializable(package="lstm_apps")
+class TruncateTokens(keras.layers.Layer):
+    """Keeps at most `max_len` tokens of each row of padded token ids.
+
+    The input is a batch of token ids padded with 0 at the end (what
+    `TextVectorization` gives). Each row keeps its last (`truncating="pre"`,
+    the default: a review's verdict is often at its end) or its first
+    (`truncating="post"`) `max_len` tokens, padded with 0 at the end. The
+    output is as long as the longest kept row (at most `max_len`), so a batch
+    of short reviews stays short; `fixed_length=True` always pads to
+    `max_len`.
+
+    Args:
+        max_len: The most tokens kept per row, a positive integer.
+        truncating: `"pre"` drops tokens from the start of long rows, `"post"`
+            from the end (as in `keras.utils.pad_sequences`).
+        fixed_length: Always output `max_len` steps. Default: `False`.
+        **kwargs: Base layer arguments (`name`, ...).
+
+    Call arguments:
+        ids: Integer tensor `(batch, timesteps)`, padded with 0 at the end.
+
+    Returns:
+        Integer tensor `(batch, min(longest row, max_len))`, or
+        `(batch, max_len)` with `fixed_length=True`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from lstm_apps.data.imdb import TruncateTokens
+    >>> ids = np.array([[5, 6, 7, 8], [5, 6, 0, 0]])
+    >>> np.asarray(TruncateTokens(3)(ids)).tolist()
+    [[6, 7, 8], [5, 6, 0]]
+    >>> np.asarray(TruncateTokens(3, truncating="post")(ids)).tolist()
+    [[5, 6, 7], [5, 6, 0]]
+    >>> np.asarray(TruncateTokens(6)(ids)).shape
+    (2, 4)
+    >>> np.asarray(TruncateTokens(6, fixed_length=True)(ids)).shape
+    (2, 6)
+    """
+
+    def __init__(
+        self, max_len: int, truncating: str = "pre", fixed_length: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.max_len = _check_max_len(max_len)
+        if truncating not in ("pre", "post"):
+            raise ValueError(
+                "Received an invalid value for argument `truncating`, expected 'pre' "
+                f"or 'post', got {truncating!r}."
+            )
+        self.truncating = truncating
+        self.fixed_length = bool(fixed_length)
+
+    def call(self, ids: Any) -> Any:
+        ids = ops.convert_to_tensor(ids)
+        if len(ids.shape) != 2:
+            raise ValueError(
+                f"TruncateTokens expects 2-D token ids (batch, timesteps), received "
+                f"shape {tuple(ids.shape)}."
+            )
+        lengths = ops.sum(ops.cast(ops.not_equal(ids, 0), "int32"), axis=1)
+        if self.fixed_length:
+            steps = self.max_len
+        else:  # at least one step, so that an all-padding batch still runs
+            steps = ops.maximum(ops.minimum(ops.max(lengths), self.max_len), 1)
+        padded = ops.concatenate(
+            [ids, ops.zeros((ops.shape(ids)[0], self.max_len), dtype=ids.dtype)], axis=1
+        )
+        start = ops.zeros_like(lengths)
+        if self.truncating == "pre":
+            start = ops.maximum(lengths - self.max_len, 0)
+        index = ops.expand_dims(start, 1) + ops.expand_dims(ops.arange(steps, dtype="int32"), 0)
+        return ops.take_along_axis(padded, index, axis=1)
+
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple:
+        return (input_shape[0], self.max_len if self.fixed_length else None)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "max_len": self.max_len,
+            "truncating": self.truncating,
+            "fixed_length": self.fixed_length,
+        }
+
+
+@keras.saving.register_keras_serializable(package="lstm_apps")
+class SequencePooling(keras.layers.Layer):
+    """Pools a sequence over its unmasked time steps.
+
+    Args:
+        mode: `"max"`, `"mean"` or `"max_mean"` (max and mean, concatenated).
+        **kwargs: Base layer arguments.
+
+    Call arguments:
+        sequences: Tensor `(batch, timesteps, features)`.
+        mask: Optional boolean tensor `(batch, timesteps)`; masked steps are
+            ignored. A row with no unmasked step pools to zeros.
+
+    Returns:
+        Tensor `(batch, features)` (`2 * features` for `"max_mean"`).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from lstm_apps.data.imdb import SequencePooling
+    >>> x = np.array([[[1.0], [3.0], [9.0]]], "float32")
+    >>> mask = np.array([[True, True, False]])
+    >>> np.asarray(SequencePooling("max_mean")(x, mask=mask)).tolist()
+    [[3.0, 2.0]]
+    """
+
+    def __init__(self, mode: str = "max", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if mode not in ("max", "mean", "max_mean"):
+            raise ValueError(
+                "Received an invalid value for argument `mode`, expected one of "
+                f"['max', 'mean', 'max_mean'], got {mode!r}."
+            )
+        self.mode = mode
+        self.supports_masking = True
+
+    def call(self, sequences: Any, mask: Any = None) -> Any:
+        if mask is None:
+            mask = ops.ones(ops.shape(sequences)[:2], dtype="bool")
+        mask = ops.cast(mask, "bool")
+        weights = ops.expand_dims(ops.cast(mask, sequences.dtype), -1)
+        outputs = []
+        if "max" in self.mode:
+            lowest = ops.full_like(sequences, -1e9)
+            peak = ops.max(ops.where(ops.expand_dims(mask, -1), sequences, lowest), axis=1)
+            any_step = ops.any(mask, axis=1, keepdims=True)
+            outputs.append(ops.where(any_step, peak, ops.zeros_like(peak)))
+        if "mean" in self.mode:
+            total = ops.sum(sequences * weights, axis=1)
+            outputs.append(total / ops.maximum(ops.sum(weights, axis=1), 1.0))
+        return outputs[0] if len(outputs) == 1 else ops.concatenate(outputs, axis=-1)
+
+    def compute_mask(self, sequences: Any, mask: Any = None) -> None:
+        return None
+
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple:
+        features = input_shape[-1]
+        if self.mode == "max_mean" and features is not None:
+            features *= 2
+        return (input_shape[0], features)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "mode": self.mode}
+
+
+def vectorize(
+    texts: Sequence[str] | np.ndarray,
+    vectorizer: keras.layers.TextVectorization,
+    max_len: int,
+    truncating: str = "pre",
+    batch_size: int = 1024,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids of `texts`, cut to `max_len`, and the length of each row.
+
+    Exactly what the end-to-end model computes inside (vectoriser, then
+    `TruncateTokens`), done once up front so that training can batch reviews
+    of similar length together.
+
+    Args:
+        texts: Raw strings.
+        vectorizer: An adapted vectoriser (see `make_vectorizer`).
+        max_len: Tokens kept per review.
+        truncating: `"pre"` (keep the end) or `"post"` (keep the start).
+        batch_size: Texts vectorised at a time.
+
+    Returns:
+        `(ids, lengths)`: int32 arrays of shape `(n, max_len)` and `(n,)`.
+
+    Example:
+
+    >>> from lstm_apps.data.imdb import make_vectorizer, vectorize
+    >>> vectorizer = make_vectorizer(["a good film", "a bad film"], vocab_size=10)
+    >>> ids, lengths = vectorize(["a good good film", "bad"], vectorizer, max_len=3)
+    >>> ids.tolist(), lengths.tolist()
+    ([[4, 4, 2], [5, 0, 0]], [3, 1])
+    """
+    truncate = TruncateTokens(max_len, truncating=truncating, fixed_length=True)
+    texts = np.asarray(texts, dtype=object).astype(str)
+    chunks = [
+        np.asarray(truncate(vectorizer(texts[i : i + batch_size])))
+        for i in range(0, len(texts), batch_size)
+    ]
+    ids = np.concatenate(chunks).astype("int32") if chunks else np.zeros((0, max_len), "int32")
+    return ids, (ids != 0).sum(axis=1).astype("int32")
+
+
+# ------------------------------------------------------------------ the splits
+@dataclasses.dataclass(frozen=True)
+class TextSplits:
+    """Raw texts and binary labels, split into train, validation and test.
+
+    Args:
+        train_texts, val_texts, test_texts: 1-D object arrays of strings.
+        train_labels, val_labels, test_labels: 1-D int32 arrays of 0/1.
+        source: Where the data came from (for logs and `config.json`).
+    """
+
+    train_texts: np.ndarray
+    train_labels: np.ndarray
+    val_texts: np.ndarray
+    val_labels: np.ndarray
+    test_texts: np.ndarray
+    test_labels: np.ndarray
+    source: str = ""
+
+    def sizes(self) -> dict[str, int]:
+        """Number of reviews per split."""
+        return {
+            "train": len(self.train_texts),
+            "val": len(self.val_texts),
+            "test": len(self.test_texts),
+        }
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k}={v}" for k, v in self.sizes().items())
+        return f"TextSplits({sizes}, source={self.source!r})"
+
+
+def stratified_split(
+    labels: Sequence[int] | np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a seeded split that keeps the share of each label.
+
+    Args:
+        labels: 1-D array of class labels.
+        fraction: Share of each class that goes to the second part, in (0, 1).
+        seed: Seed of the permutation (same seed, same split).
+
+    Returns:
+        `(keep, held_out)`: sorted index arrays. Each class with at least two
+        members puts at least one in each part.
+
+    Example:
+
+    >>> from lstm_apps.data.imdb import stratified_split
+    >>> keep, held = stratified_split([0, 0, 0, 0, 1, 1, 1, 1], 0.25, seed=0)
+    >>> len(keep), len(held), sorted([0, 0, 0, 0, 1, 1, 1, 1][i] for i in held)
+    (6, 2, [0, 1])
+    """
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+        raise TypeError(
+            "Received an invalid value for argument `fraction`, expected a float in "
+            f"(0, 1), got {fraction!r}."
+        )
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(
+            "Received an invalid value for argument `fraction`, expected a float in "
+            f"(0, 1), got {fraction!r}."
+        )
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    keep, held = [], []
+    for value in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == value))
+        n_held = int(fraction * len(members) + 0.5)
+        if len(members) >= 2:
+            n_held = min(max(n_held, 1), len(members) - 1)
+        held.append(members[:n_held])
+        keep.append(members[n_held:])
+    return np.sort(np.concatenate(keep)), np.sort(np.concatenate(held))
+
+
+def _subsample(labels: np.ndarray, size: int | None, seed: int) -> np.ndarray:
+    """Stratified, seeded indices of at most `size` rows (all rows if None)."""
+    if size is None or size >= len(labels):
+        return np.arange(len(labels))
+    _, picked = stratified_split(labels, size / len(labels), seed)
+    return picked
+
+
+# -------------------------------------------------------------------- checking
+def _check_max_len(max_len: Any) -> int:
+    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len <= 0:
+        raise ValueError(
+            "Received an invalid value for argument `max_len`, expected a positive "
+            f"integer, got {max_len!r}."
+        )
+    return max_len
+
+
+def _show(values: Sequence[Any], limit: int = 5) -> str:
+    shown = ", ".join(repr(v) for v in list(values)[:limit])
+    return f"[{shown}{', ...' if len(values) > limit else ''}]"
+
+
+def _check_texts(texts: Any, where: str) -> np.ndarray:
+    """Checks that every text is a non-empty string; returns an object array."""
+    texts = np.asarray(texts, dtype=object)
+    if texts.ndim != 1:
+        raise ValueError(f"Expected a 1-D sequence of texts in {where}, got shape {texts.shape}.")
+    if len(texts) == 0:
+        raise ValueError(f"Received no texts in {where}: the split is empty.")
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        raise TypeError(
+            f"Expected every text in {where} to be a string, but {len(bad)} of "
+            f"{len(texts)} are not: rows {_show(bad)} hold {_show([texts[i] for i in bad])}."
+        )
+    empty = [i for i, t in enumerate(texts) if not t.strip()]
+    if empty:
+        raise ValueError(
+            f"Expected every text in {where} to be a non-empty string, but {len(empty)} "
+            f"of {len(texts)} are empty or only whitespace: rows {_show(empty)}."
+        )
+    return texts
+
+
+def _check_labels(labels: Any, where: str) -> np.ndarray:
+    """Maps binary labels (0/1, booleans, 'neg'/'pos') to an int32 0/1 array."""
+    labels = np.asarray(labels, dtype=object)
+    if labels.ndim != 1:
+        raise ValueError(f"Expected 1-D labels in {where}, got shape {labels.shape}.")
+    out = np.empty(len(labels), dtype="int32")
+    for i, value in enumerate(labels):
+        key = value
+        if isinstance(value, (bool, np.bool_)):
+            key = int(value)
+        elif isinstance(value, (int, float, np.integer, np.floating)) and float(value) in (0, 1):
+            key = int(value)
+        key = str(key).strip().lower()
+        if key in _POSITIVE:
+            out[i] = 1
+        elif key in _NEGATIVE:
+            out[i] = 0
+        else:
+            seen = sorted({repr(v) if not isinstance(v, str) else v for v in labels}, key=str)
+            raise ValueError(
+                f"Expected binary labels in {where} (0/1, True/False or 'neg'/'pos'), "
+                f"got {len(seen)} distinct values: {_show(seen, limit=10)}."
+            )
+    return out
+
+
+def _checked(texts: Any, labels: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
+    texts, labels = _check_texts(texts, where), _check_labels(labels, where)
+    if len(texts) != len(labels):
+        raise ValueError(
+            f"Expected one label per text in {where}, got {len(texts)} texts and "
+            f"{len(labels)} labels."
+        )
+    return texts, labels
+
+
+# --------------------------------------------------------------------- sources
+def load_keras_imdb() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """`keras.datasets.imdb`, decoded back to text (downloads on first use).
+
+    The dataset ships reviews as word-index arrays, already lower-cased and
+    stripped of punctuation; they are turned back into space-separated words
+    with `keras.datasets.imdb.get_word_index()`, so that the same vectoriser
+    serves every source.
+
+    Returns:
+        `{"train": (texts, labels), "test": (texts, labels)}`.
+
+    Example:
+
+    ```python
+    splits = load_keras_imdb()          # needs internet the first time
+    texts, labels = splits["train"]     # 25,000 strings, 25,000 labels
+    ```
+    """
+    index_from = 3  # 0 = padding, 1 = start, 2 = out-of-vocabulary
+    imdb = keras.datasets.imdb
+    (x_train, y_train), (x_test, y_test) = imdb.load_data(index_from=index_from)
+    words = {rank + index_from: word for word, rank in imdb.get_word_index().items()}
+
+    def decode(rows: Any) -> np.ndarray:
+        return np.array(
+            [" ".join(words[i] for i in row if i in words) for row in rows], dtype=object
+        )
+
+    return {
+        "train": (decode(x_train), np.asarray(y_train)),
+        "test": (decode(x_test), np.asarray(y_test)),
+    }
+
+
+def _find_aclimdb(path: Path) -> Path | None:
+    """The folder holding `train/pos` etc.: `path` itself or `path/aclImdb`."""
+    for root in (path, path / "aclImdb"):
+        if all((root / s / c).is_dir() for s in ("train", "test") for c in ("pos", "neg")):
+            return root
+    return None
+
+
+def load_aclimdb(path: str | os.PathLike) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Reviews from an `aclImdb` folder in the original layout.
+
+    Args:
+        path: The `aclImdb` folder (or its parent), holding `train/pos`,
+            `train/neg`, `test/pos` and `test/neg` with one UTF-8 `.txt` file
+            per review. Other folders (`train/unsup`) are ignored.
+
+    Returns:
+        `{"train": (texts, labels), "test": (texts, labels)}`, in file-name
+        order within each label.
+
+    Example:
+
+    ```python
+    splits = load_aclimdb("~/data/aclImdb")
+    ```
+    """
+    given = Path(path).expanduser()
+    if not given.exists():
+        raise FileNotFoundError(f"Received argument `path`={str(path)!r}, which does not exist.")
+    root = _find_aclimdb(given)
+    if root is None:
+        raise ValueError(
+            f"Received argument `path`={str(path)!r}, expected an aclImdb folder with "
+            "train/pos, train/neg, test/pos and test/neg subfolders."
+        )
+    out = {}
+    for split in ("train", "test"):
+        texts, labels = [], []
+        for label, folder in ((0, "neg"), (1, "pos")):
+            files = sorted((root / split / folder).glob("*.txt"), key=_review_order)
+            texts += [f.read_text(encoding="utf-8") for f in files]
+            labels += [label] * len(files)
+        out[split] = (np.array(texts, dtype=object), np.array(labels, dtype="int32"))
+    return out
+
+
+def _review_order(path: Path) -> tuple:
+    stem = path.stem.split("_")[0]
+    return (0, int(stem), path.name) if stem.isdigit() else (1, 0, path.name)
+
+
+def _table_suffix(path: Path) -> str | None:
+    name = path.name.lower()
+    return next((s for s in _TABLE_SUFFIXES if name.endswith(s)), None)
+
+
+def _read_table(path: Path) -> Any:
+    import pandas as pd
+
+    suffix = _table_suffix(path)
+    if suffix in (".parquet", ".pq"):
+        import importlib.util
+
+        if not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
+            raise ImportError(
+                f"Reading the Parquet file {str(path)!r} needs the `pyarrow` package (or "
+                "`fastparquet`), which is not installed: `pip install pyarrow`, or pass a "
+                "CSV file or a pandas DataFrame instead."
+            )
+        return pd.read_parquet(path)
+    if suffix is None:
+        raise ValueError(
+            f"Received a table file {str(path)!r} of unknown type, expected one of "
+            f"{list(_TABLE_SUFFIXES)}."
+        )
+    sep = "\t" if suffix.startswith(".tsv") else ","
+    return pd.read_csv(path, sep=sep, keep_default_na=False, na_values=[])
+
+
+def load_table(
+    source: Any,
+    text_column: str = "text",
+    label_column: str = "label",
+    argument: str = "data",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Texts and labels from a CSV or Parquet file, or a pandas DataFrame.
+
+    Args:
+        source: A path to a `.csv`, `.csv.gz`, `.tsv` or `.parquet` file
+            (Parquet needs `pyarrow`), or a `pandas.DataFrame`.
+        text_column: The column holding the review text.
+        label_column: The column holding the labels: 0/1, True/False or
+            "neg"/"pos" ("negative"/"positive").
+        argument: Name of the argument `source` came from, for messages.
+
+    Returns:
+        `(texts, labels)`: an object array of strings and an int32 0/1 array.
+
+    Example:
+
+    >>> import pandas as pd
+    >>> from lstm_apps.data.imdb import load_table
+    >>> frame = pd.DataFrame({"review": ["Loved it", "Dull"], "sentiment": ["pos", "neg"]})
+    >>> texts, labels = load_table(frame, text_column="review", label_column="sentiment")
+    >>> labels.tolist()
+    [1, 0]
+    """
+    import pandas as pd
+
+    if isinstance(source, pd.DataFrame):
+        frame, where = source, f"the DataFrame given as `{argument}`"
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"Received argument `{argument}`={str(source)!r}, which is not an existing file."
+            )
+        frame, where = _read_table(path), f"{str(path)!r}"
+    else:
+        raise TypeError(
+            f"Received an invalid value for argument `{argument}`, expected a file path "
+            f"or a pandas DataFrame, got {type(source).__name__}."
+        )
+    missing = [c for c in (text_column, label_column) if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"Expected columns {text_column!r} (text) and {label_column!r} (label) in "
+            f"{where}, but {_show(missing)} missing; found columns "
+            f"{[str(c) for c in frame.columns]}. Set `text_column` / `label_column`."
+        )
+    texts = frame[text_column].to_numpy(dtype=object)
+    labels = frame[label_column].to_numpy(dtype=object)
+    return (
+        _check_texts(texts, f"column {text_column!r} of {where}"),
+        _check_labels(labels, f"column {label_column!r} of {where}"),
+    )
+
+
+def _split_files(folder: Path) -> dict[str, Path]:
+    """`train.*` and `test.*` table files in `folder` (csv, csv.gz, parquet)."""
+    found = {}
+    for split in ("train", "test"):
+        for suffix in _TABLE_SUFFIXES:
+            if (folder / f"{split}{suffix}").is_file():
+                found[split] = folder / f"{split}{suffix}"
+                break
+    return found
+
+
+def describe_source(data: Any) -> str:
+    """A short, JSON-friendly description of a data source."""
+    try:
+        import pandas as pd
+
+        if isinstance(data, pd.DataFrame):
+            return f"<DataFrame: {len(data)} rows, columns {[str(c) for c in data.columns]}>"
+    except ImportError:  # pragma: no cover
+        pass
+    return str(data)
+
+
+def check_source(data: Any, argument: str = "data") -> None:
+    """Raises if `data` is no valid source: the cheap checks, before loading.
+
+    Args:
+        data: `"keras"`, a path (aclImdb folder, folder with train/test
+            tables, or one table file) or a pandas DataFrame.
+        argument: The argument name used in messages.
+    """
+    if data is None:
+        return
+    if isinstance(data, str) and data == KERAS_SOURCE:
+        return
+    if isinstance(data, (str, os.PathLike)):
+        path = Path(data).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(
+                f"Received argument `{argument}`={str(data)!r}, which does not exist. "
+                f"Expected {KERAS_SOURCE!r}, an aclImdb folder, a folder with train/test "
+                "CSV or Parquet files, or one such file."
+            )
+        if path.is_dir() and not (_find_aclimdb(path) or len(_split_files(path)) == 2):
+            raise ValueError(
+                f"Received argument `{argument}`={str(data)!r}, a folder that holds neither "
+                "the aclImdb layout (train/pos, train/neg, test/pos, test/neg) nor "
+                "train and test tables (train.csv[.gz] and test.csv[.gz], or .parquet)."
+            )
+        if path.is_file() and _table_suffix(path) is None:
+            raise ValueError(
+                f"Received argument `{argument}`={str(data)!r}, a file of unknown type; "
+                f"expected one of {list(_TABLE_SUFFIXES)}."
+            )
+        return
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return
+    raise TypeError(
+        f"Received an invalid value for argument `{argument}`, expected {KERAS_SOURCE!r}, "
+        f"a path or a pandas DataFrame, got {type(data).__name__}."
+    )
+
+
+def load_imdb(
+    data: Any = KERAS_SOURCE,
+    test_data: Any = None,
+    text_column: str = "text",
+    label_column: str = "label",
+    validation_split: float = 0.1,
+    test_split: float = 0.2,
+    max_train_samples: int | None = None,
+    max_test_samples: int | None = None,
+    seed: int = 1337,
+) -> TextSplits:
+    """Loads, checks and splits labelled reviews from any supported source.
+
+    Args:
+        data: `"keras"` (`keras.datasets.imdb`, downloads), an `aclImdb`
+            folder, a folder holding `train` and `test` tables
+            (`train.csv.gz`, `test.csv.gz`, `.csv` or `.parquet`; the layout of
+            `shared/data/imdb`), a single table file, or a pandas DataFrame.
+        test_data: The test table (path or DataFrame) when `data` is a single
+            table. If None, a stratified `test_split` share of `data` is held
+            out as the test split.
+        text_column, label_column: Column names for table sources.
+        validation_split: Share of the training data held out (stratified,
+            seeded) for validation and early stopping, in (0, 1).
+        test_split: Share held out for testing when `data` is a single table
+            and `test_data` is None.
+        max_train_samples: Use at most this many training reviews (validation
+            included; a stratified, seeded subsample), for quick runs.
+        max_test_samples: Evaluate on at most this many test reviews
+            (stratified, seeded).
+        seed: Seed of every split and subsample.
+
+    Returns:
+        A `TextSplits`.
+
+    Example:
+
+    >>> import pandas as pd
+    >>> from lstm_apps.data.imdb import load_imdb
+    >>> frame = pd.DataFrame({"text": [f"review {i}" for i in range(40)],
+    ...                       "label": [0, 1] * 20})
+    >>> load_imdb(frame, validation_split=0.25, test_split=0.5, seed=0).sizes()
+    {'train': 14, 'val': 6, 'test': 20}
+    """
+    check_source(data, "data")
+    check_source(test_data, "test_data")
+    limits = (("max_train_samples", max_train_samples), ("max_test_samples", max_test_samples))
+    for name, value in limits:
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 4
+        ):
+            raise ValueError(
+                f"Received an invalid value for argument `{name}`, expected None or an "
+                f"integer >= 4, got {value!r}."
+            )
+    if test_data is not None and not _is_single_table(data):
+        raise ValueError(
+            "Received argument `test_data`, which only a single-table `data` (one file "
+            f"or a DataFrame) takes; `data`={describe_source(data)!r} has its own test split."
+        )
+    source = describe_source(data)
+    splits: dict[str, tuple[np.ndarray, np.ndarray]]
+    if isinstance(data, str) and data == KERAS_SOURCE:
+        splits = load_keras_imdb()
+    elif not _is_single_table(data):
+        folder = Path(data).expanduser()
+        if _find_aclimdb(folder):
+            splits = load_aclimdb(folder)
+        else:
+            files = _split_files(folder)
+            splits = {
+                s: load_table(files[s], text_column, label_column, argument="data")
+                for s in ("train", "test")
+            }
+    else:
+        train = load_table(data, text_column, label_column, argument="data")
+        if test_data is not None:
+            test = load_table(test_data, text_column, label_column, argument="test_data")
+            splits = {"train": train, "test": test}
+        else:
+            _need_both_labels(train[1], "`data`")
+            keep, held = stratified_split(train[1], test_split, seed + 2)
+            splits = {
+                "train": (train[0][keep], train[1][keep]),
+                "test": (train[0][held], train[1][held]),
+            }
+            logger.info(
+                "Held out %d of %d rows of `data` as the test split", len(held), len(train[1])
+            )
+    texts, labels = _checked(*splits["train"], f"the training split of {source}")
+    test_texts, test_labels = _checked(*splits["test"], f"the test split of {source}")
+    _need_both_labels(labels, f"the training split of {source}")
+    picked = _subsample(labels, max_train_samples, seed)
+    texts, labels = texts[picked], labels[picked]
+    keep, val = stratified_split(labels, validation_split, seed)
+    picked = _subsample(test_labels, max_test_samples, seed + 1)
+    out = TextSplits(
+        train_texts=texts[keep],
+        train_labels=labels[keep],
+        val_texts=texts[val],
+        val_labels=labels[val],
+        test_texts=test_texts[picked],
+        test_labels=test_labels[picked],
+        source=source,
+    )
+    logger.info("Loaded %r", out)
+    return out
+
+
+def _is_single_table(data: Any) -> bool:
+    """Whether `data` is one table (a file or a DataFrame) rather than a split source."""
+    if isinstance(data, str) and data == KERAS_SOURCE:
+        return False
+    if isinstance(data, (str, os.PathLike)):
+        return not Path(data).expanduser().is_dir()
+    return True
+
+
+def _need_both_labels(labels: np.ndarray, where: str) -> None:
+    counts = np.bincount(labels, minlength=2)
+    if counts.min() < 2:
+        raise ValueError(
+            f"Expected at least 2 reviews of each label in {where}, got "
+            f"{int(counts[0])} negative and {int(counts[1])} positive."
+        )

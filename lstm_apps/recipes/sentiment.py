@@ -1,0 +1,836 @@
+"""IMDB sentiment from raw review text: `run(SentimentConfig(...)) -> SentimentResult`.
+
+The model reads raw strings: a `TextVectorization` layer (adapted on the
+training split only), `TruncateTokens` (the last `max_len` tokens by
+default), an embedding, one or more recurrent layers of any lstm_apps cell
+(or `keras.layers.LSTM` / `keras.layers.GRU` as baselines), masked pooling
+over time and a sigmoid output. It is trained and saved as one piece, so
+`load_model("model.keras")` gives back a model that takes text, in any process.
+
+Training batches reviews of similar length together (bucketing): every batch
+is only as long as its longest review, which makes an epoch about twice as
+fast as padding everything to `max_len`; masking makes the result the same.
+
+Example:
+
+```python
+from lstm_apps.recipes.sentiment import SentimentConfig, predict_sentiment, run
+
+result = run(SentimentConfig(data="../shared/data/imdb", output_dir="runs/imdb"))
+print(result.metrics["test_accuracy"])
+predict_sentiment(result.model, ["A wonderful film.", "Two hours I will never get back."])
+```
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import math
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lstm_apps.recipes._common import check_cell
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+__all__ = [
+    "POOLINGS",
+    "SentimentConfig",
+    "SentimentResult",
+    "build_model",
+    "load_model",
+    "predict_sentiment",
+    "run",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Ways to turn the recurrent outputs into one vector per review.
+POOLINGS = ("max", "mean", "max_mean", "last")
+
+# Reviews are grouped into pools of this many batches, sorted by length
+# within a pool and cut into batches; the batch order is then shuffled.
+_POOL_BATCHES = 20
+
+
+def _help(text: str, **kwargs: Any) -> Any:
+    return dataclasses.field(metadata={"help": text}, **kwargs)
+
+
+@dataclasses.dataclass(frozen=True)
+class SentimentConfig:
+    """Settings of one sentiment run; checked when created.
+
+    The defaults are the benchmarked configuration (`benchmarks/bench_imdb.py`):
+    a bidirectional standard LSTM with 64 units per direction over the last 400
+    tokens, max pooling, 10,000 words, Adam with weight averaging (EMA), 6
+    epochs at most.
+
+    Args:
+        data: `"keras"` (`keras.datasets.imdb`, downloads), an `aclImdb`
+            folder, a folder with `train` and `test` tables
+            (`train.csv.gz`/`test.csv.gz`, `.csv`, `.parquet`), one table
+            file, or a pandas DataFrame.
+        test_data: Test table (path or DataFrame) when `data` is one table.
+            Default: hold out `test_split` of `data`.
+        text_column, label_column: Column names of table sources.
+        output_dir: The run folder (created; files in it are replaced).
+        cell: An lstm_apps cell or variant (`lstm_apps.cells.names()`), or
+            `"keras_lstm"` / `"gru"` for Keras's own layers.
+        units: Units per recurrent layer (per direction).
+        layers: Number of stacked recurrent layers.
+        bidirectional: Wrap each recurrent layer in `Bidirectional`.
+        embedding_dim: Size of the word vectors.
+        vocab_size: Vocabulary size (padding and out-of-vocabulary included).
+        max_len: Tokens kept per review.
+        truncating: `"pre"` keeps the end of long reviews, `"post"` the start.
+        pooling: `"max"`, `"mean"`, `"max_mean"` (both, concatenated) over the
+            masked time steps, or `"last"` (the final state).
+        dropout: Dropout rate on the inputs of each recurrent layer (one mask
+            per sequence, so whole embedding channels drop) and before the
+            output layer.
+        recurrent_dropout: Dropout rate on the recurrent state.
+        batch_size: Reviews per training batch.
+        epochs: Most epochs to train.
+        learning_rate: Adam's learning rate.
+        clipnorm: Gradient clipping by norm (None: no clipping).
+        ema_momentum: Keep an exponential moving average of the weights and
+            use it at the end of each epoch (None: off). Lowered for epochs of
+            few steps, so that the average forgets the previous epoch (at most
+            a 0.2 share of it remains).
+        patience: Stop after this many epochs without a better validation
+            accuracy (None: train all epochs). The weights of the best epoch
+            are restored in either case.
+        validation_split: Share of the training data held out, stratified,
+            for validation.
+        test_split: Share of a single-table `data` held out for testing.
+        max_train_samples: Use at most this many training reviews (quick runs).
+        max_test_samples: Evaluate on at most this many test reviews.
+        seed: Seed of the splits, the weights, dropout and shuffling.
+        gate_monitor: Log the gates to TensorBoard (`lstm_apps.GateMonitor`)
+            and plot the forget gate over the words of one review.
+        verbose: 0 (silent), 1 (progress bar) or 2 (one line per epoch).
+
+    Example:
+
+    >>> from lstm_apps.recipes.sentiment import SentimentConfig
+    >>> SentimentConfig(cell="peephole", max_len=200).cell
+    'peephole'
+    >>> SentimentConfig(max_len=0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Received an invalid value for argument `max_len`, expected a positive ...
+    """
+
+    data: Any = _help(
+        "'keras', an aclImdb folder, a folder with train/test CSV or Parquet files, "
+        "one such file, or a DataFrame",
+        default="keras",
+    )
+    test_data: Any = _help("test table when `data` is one table", default=None)
+    text_column: str = _help("text column of table sources", default="text")
+    label_column: str = _help("label column of table sources", default="label")
+    output_dir: str | os.PathLike = _help("the run folder", default="runs/sentiment")
+    cell: str = _help("cell name, or 'keras_lstm' / 'gru'", default="standard")
+    units: int = _help("units per recurrent layer and direction", default=64)
+    layers: int = _help("stacked recurrent layers", default=1)
+    bidirectional: bool = _help("bidirectional recurrent layers", default=True)
+    embedding_dim: int = _help("size of the word vectors", default=128)
+    vocab_size: int = _help("vocabulary size", default=10000)
+    max_len: int = _help("tokens kept per review", default=400)
+    truncating: str = _help("'pre' keeps the end of long reviews, 'post' the start", default="pre")
+    pooling: str = _help("pooling over time: max, mean, max_mean or last", default="max")
+    dropout: float = _help("dropout on recurrent inputs and before the output", default=0.3)
+    recurrent_dropout: float = _help("dropout on the recurrent state", default=0.0)
+    batch_size: int = _help("reviews per batch", default=128)
+    epochs: int = _help("most epochs", default=6)
+    learning_rate: float = _help("Adam learning rate", default=2e-3)
+    clipnorm: float | None = _help("gradient clipping by norm (none: off)", default=1.0)
+    ema_momentum: float | None = _help("weight averaging momentum (none: off)", default=0.99)
+    patience: int | None = _help("early-stopping patience in epochs (none: off)", default=2)
+    validation_split: float = _help("share of training data for validation", default=0.1)
+    test_split: float = _help("share of a single table held out for testing", default=0.2)
+    max_train_samples: int | None = _help("use at most this many training reviews", default=None)
+    max_test_samples: int | None = _help("test on at most this many reviews", default=None)
+    seed: int = _help("random seed", default=1337)
+    gate_monitor: bool = _help(
+        "gate monitoring in TensorBoard and the forget-gate plot", default=True
+    )
+    verbose: int = _help("0 silent, 1 progress bar, 2 one line per epoch", default=1)
+
+    def __post_init__(self) -> None:
+        from lstm_apps.data import imdb as _imdb
+
+        if self.data is None:
+            raise TypeError(
+                "Received an invalid value for argument `data`, expected 'keras', a path "
+                "or a pandas DataFrame, got None."
+            )
+        _imdb.check_source(self.data, "data")
+        _imdb.check_source(self.test_data, "test_data")
+        for name in ("text_column", "label_column"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise TypeError(
+                    f"Received an invalid value for argument `{name}`, expected a "
+                    f"non-empty string, got {getattr(self, name)!r}."
+                )
+        if not isinstance(self.output_dir, (str, os.PathLike)):
+            raise TypeError(
+                "Received an invalid value for argument `output_dir`, expected a folder "
+                f"path, got {type(self.output_dir).__name__}."
+            )
+        object.__setattr__(self, "output_dir", Path(self.output_dir))
+        object.__setattr__(self, "cell", check_cell(self.cell))
+        for name in ("units", "layers", "embedding_dim", "batch_size", "epochs"):
+            _positive_int(name, getattr(self, name))
+        _imdb._check_max_len(self.max_len)
+        _positive_int("vocab_size", self.vocab_size, minimum=3)
+        _choice("truncating", self.truncating, ("pre", "post"))
+        _choice("pooling", self.pooling, POOLINGS)
+        _rate("dropout", self.dropout, upper=1.0, closed=False)
+        _rate("recurrent_dropout", self.recurrent_dropout, upper=1.0, closed=False)
+        _rate("validation_split", self.validation_split, lower_open=True)
+        _rate("test_split", self.test_split, lower_open=True)
+        _positive_float("learning_rate", self.learning_rate)
+        if self.clipnorm is not None:
+            _positive_float("clipnorm", self.clipnorm)
+        if self.ema_momentum is not None:
+            _rate("ema_momentum", self.ema_momentum, lower_open=True)
+        if self.patience is not None:
+            _positive_int("patience", self.patience)
+        for name in ("max_train_samples", "max_test_samples"):
+            if getattr(self, name) is not None:
+                _positive_int(name, getattr(self, name), minimum=4)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise TypeError(
+                f"Received an invalid value for argument `seed`, expected an integer, "
+                f"got {self.seed!r}."
+            )
+        if not isinstance(self.bidirectional, bool) or not isinstance(self.gate_monitor, bool):
+            name = "bidirectional" if not isinstance(self.bidirectional, bool) else "gate_monitor"
+            raise TypeError(
+                f"Received an invalid value for argument `{name}`, expected a bool, got "
+                f"{getattr(self, name)!r}."
+            )
+        _choice("verbose", self.verbose, (0, 1, 2))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-ready dict (paths and DataFrames as strings)."""
+        from lstm_apps.data import imdb as _imdb
+
+        out = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name in ("data", "test_data") and value is not None:
+                value = _imdb.describe_source(value)
+            elif isinstance(value, Path):
+                value = str(value)
+            out[field.name] = value
+        return out
+
+
+def _positive_int(name: str, value: Any, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        expected = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected {expected}, got {value!r}."
+        )
+
+
+def _positive_float(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected a positive "
+            f"number, got {value!r}."
+        )
+
+
+def _rate(
+    name: str,
+    value: Any,
+    upper: float = 1.0,
+    closed: bool = False,
+    lower_open: bool = False,
+) -> None:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float))
+    ok = (
+        ok
+        and (value > 0 if lower_open else value >= 0)
+        and (value <= upper if closed else value < upper)
+    )
+    if not ok:
+        interval = f"{'(' if lower_open else '['}0, {upper:g}{']' if closed else ')'}"
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected a float in "
+            f"{interval}, got {value!r}."
+        )
+
+
+def _choice(name: str, value: Any, choices: Sequence[Any]) -> None:
+    if isinstance(value, bool) or value not in choices:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected one of "
+            f"{list(choices)}, got {value!r}."
+        )
+
+
+@dataclasses.dataclass
+class SentimentResult:
+    """What `run` gives back.
+
+    Attributes:
+        model: The trained end-to-end model (raw strings in, probability of a
+            positive review out).
+        history: One row per epoch: `epoch`, `loss`, `accuracy`, `auc`,
+            `val_loss`, `val_accuracy`, `val_auc`, `seconds`.
+        metrics: `test_accuracy`, `test_auc`, `test_loss`, `val_accuracy`
+            (best epoch), `best_epoch`, `epochs_run`, `train_seconds`, the
+            split sizes, `vocabulary_size` and `parameters`.
+        paths: What the run wrote: `run_dir`, `model`, `metrics`, `history`,
+            `config`, `tensorboard`, `learning_curves`, and `forget_gate`
+            when the gate plot was drawn.
+        config: The `SentimentConfig` of the run.
+    """
+
+    model: keras.Model
+    history: Any
+    metrics: dict[str, Any]
+    paths: dict[str, Path]
+    config: SentimentConfig
+
+    def __repr__(self) -> str:
+        shown = {k: self.metrics[k] for k in ("test_accuracy", "test_auc") if k in self.metrics}
+        run_dir = self.paths.get("run_dir")
+        return f"SentimentResult(cell={self.config.cell!r}, {shown}, run_dir={run_dir})"
+
+
+# ---------------------------------------------------------------------- model
+def build_model(config: SentimentConfig, vectorizer: keras.layers.TextVectorization) -> keras.Model:
+    """The end-to-end model of `config`: raw strings in, probability out.
+
+    Args:
+        config: A `SentimentConfig` (architecture fields only are used).
+        vectorizer: An adapted `TextVectorization` (see
+            `lstm_apps.data.imdb.make_vectorizer`).
+
+    Returns:
+        An uncompiled `keras.Model` taking a batch of strings, shape
+        `(batch,)`, and returning probabilities, shape `(batch, 1)`. Give
+        `model.predict` an object array (`np.array(texts, dtype=object)`) or
+        a string tensor, or use `predict_sentiment`, which also batches by
+        length.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from lstm_apps.data.imdb import make_vectorizer
+    >>> from lstm_apps.recipes.sentiment import SentimentConfig, build_model
+    >>> vectorizer = make_vectorizer(["a good film", "a bad film"], vocab_size=10)
+    >>> model = build_model(SentimentConfig(units=4, embedding_dim=8), vectorizer)
+    >>> model.predict(np.array(["a good film"], dtype=object), verbose=0).shape
+    (1, 1)
+    """
+    import keras
+
+    from lstm_apps.data import imdb as _imdb
+    from lstm_apps.recipes._common import recurrent_stack
+
+    if not isinstance(config, SentimentConfig):
+        raise TypeError(
+            "Received an invalid value for argument `config`, expected a "
+            f"SentimentConfig, got {type(config).__name__}."
+        )
+    if not isinstance(vectorizer, keras.layers.TextVectorization):
+        raise TypeError(
+            "Received an invalid value for argument `vectorizer`, expected an adapted "
+            f"keras.layers.TextVectorization, got {type(vectorizer).__name__}."
+        )
+    text = keras.Input(shape=(), dtype="string", name="text")
+    ids = vectorizer(text)
+    ids = _imdb.TruncateTokens(config.max_len, config.truncating, name="truncate")(ids)
+    x = keras.layers.Embedding(
+        vectorizer.vocabulary_size(), config.embedding_dim, mask_zero=True, name="embedding"
+    )(ids)
+    for layer in recurrent_stack(
+        config.cell,
+        config.units,
+        layers=config.layers,
+        bidirectional=config.bidirectional,
+        return_sequences=config.pooling != "last",
+        dropout=config.dropout,
+        recurrent_dropout=config.recurrent_dropout,
+        seed=config.seed,
+    ):
+        x = layer(x)
+    if config.pooling != "last":
+        x = _imdb.SequencePooling(config.pooling, name="pooling")(x)
+    x = keras.layers.Dropout(config.dropout, seed=config.seed, name="dropout")(x)
+    probability = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
+    return keras.Model(text, probability, name=f"sentiment_{config.cell}")
+
+
+def load_model(path: str | os.PathLike) -> keras.Model:
+    """Loads a saved sentiment model (`model.keras`) in any process.
+
+    Imports the modules that register the model's custom pieces (cells,
+    `LSTM`, `TruncateTokens`, `SequencePooling`, `standardize_review`) first.
+
+    Args:
+        path: Path of the `.keras` file.
+
+    Returns:
+        The `keras.Model`, taking raw strings.
+
+    Example:
+
+    ```python
+    model = load_model("runs/sentiment/model.keras")
+    predict_sentiment(model, ["What a waste of time."])
+    ```
+    """
+    import keras
+
+    import lstm_apps.data.imdb  # noqa: F401  (registers the text layers)
+    import lstm_apps.layers  # noqa: F401  (registers lstm_apps.LSTM and the cells)
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Received argument `path`={str(path)!r}, which is not a file.")
+    return keras.saving.load_model(path)
+
+
+def _check_texts_argument(texts: Any) -> np.ndarray:
+    if isinstance(texts, str):
+        raise TypeError(
+            "Received an invalid value for argument `texts`, expected a list of strings, "
+            f"got a single string {texts[:40]!r}; wrap it in a list."
+        )
+    try:
+        array = np.asarray(list(texts), dtype=object)
+    except TypeError:
+        raise TypeError(
+            "Received an invalid value for argument `texts`, expected a list of strings, "
+            f"got {type(texts).__name__}."
+        ) from None
+    bad = [i for i, t in enumerate(array) if not isinstance(t, str)]
+    if bad:
+        raise TypeError(
+            "Received an invalid value for argument `texts`, expected a list of strings, "
+            f"but the items at {bad[:5]} are {[type(array[i]).__name__ for i in bad[:5]]}."
+        )
+    return array
+
+
+def predict_sentiment(
+    model: keras.Model,
+    texts: Sequence[str],
+    batch_size: int = 256,
+    verbose: int = 0,
+) -> np.ndarray:
+    """Probability that each review is positive.
+
+    Reviews are batched by length (and put back in order), so a long list
+    predicts fast.
+
+    Args:
+        model: A model from `run` or `load_model` (takes raw strings).
+        texts: Review texts (a list, tuple or array of strings).
+        batch_size: Reviews per batch.
+        verbose: Keras progress bar (0 or 1).
+
+    Returns:
+        A float array of shape `(len(texts),)` with values in [0, 1].
+
+    Example:
+
+    >>> from lstm_apps.data.imdb import make_vectorizer
+    >>> from lstm_apps.recipes.sentiment import SentimentConfig, build_model
+    >>> model = build_model(SentimentConfig(units=4, embedding_dim=8),
+    ...                     make_vectorizer(["a good film", "a bad film"], vocab_size=10))
+    >>> predict_sentiment(model, ["a wonderful film", "bad"]).shape
+    (2,)
+    """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            "Received an invalid value for argument `model`, expected a keras.Model, "
+            f"got {type(model).__name__}."
+        )
+    _positive_int("batch_size", batch_size)
+    array = _check_texts_argument(texts)
+    if len(array) == 0:
+        return np.zeros((0,), dtype="float32")
+    order = np.argsort([len(t) for t in array], kind="stable")
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    out = np.empty(len(array), dtype="float32")
+    progress = keras.utils.Progbar(len(batches)) if verbose else None
+    for index, batch in enumerate(batches):
+        out[batch] = np.asarray(model.predict_on_batch(array[batch].astype(str))).reshape(-1)
+        if progress is not None:
+            progress.update(index + 1)
+    return out
+
+
+# ------------------------------------------------------------------- batching
+def _length_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None
+) -> list[np.ndarray]:
+    """Index batches of reviews of similar length (shuffled when `rng` is given)."""
+    if rng is None:
+        order = np.argsort(lengths, kind="stable")
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    order = rng.permutation(len(lengths))
+    pool = batch_size * _POOL_BATCHES
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = order[start : start + pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _text_dataset(
+    texts: np.ndarray,
+    labels: np.ndarray,
+    lengths: np.ndarray,
+    batch_size: int,
+    seed: int | None,
+) -> Any:
+    """A `tf.data.Dataset` of (strings, labels) batches bucketed by length.
+
+    With a seed, every epoch draws a new, seeded order (epoch k uses
+    `[seed, k]`); without, batches go from the shortest to the longest.
+    """
+    import tensorflow as tf
+
+    texts = np.asarray(texts, dtype=object).astype(str)
+    labels = np.asarray(labels, dtype="float32")
+    n_batches = math.ceil(len(texts) / batch_size)
+    epochs = itertools.count()
+
+    def batches():
+        rng = None if seed is None else np.random.default_rng([seed, next(epochs)])
+        for index in _length_batches(lengths, batch_size, rng):
+            yield texts[index], labels[index]
+
+    dataset = tf.data.Dataset.from_generator(
+        batches,
+        output_signature=(
+            tf.TensorSpec((None,), tf.string),
+            tf.TensorSpec((None,), tf.float32),
+        ),
+    )
+    return dataset.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(2)
+
+
+# -------------------------------------------------------------------- metrics
+def _roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U, ties counted half)."""
+    labels = np.asarray(labels).astype(bool)
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores), dtype="float64")
+    sorted_scores = np.asarray(scores)[order]
+    # average ranks over ties
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    average = first + (counts + 1) / 2.0
+    ranks[order] = np.repeat(average, counts)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def _binary_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    p = np.clip(probabilities.astype("float64"), 1e-7, 1 - 1e-7)
+    y = labels.astype("float64")
+    return {
+        "accuracy": float(((p > 0.5) == (y > 0.5)).mean()),
+        "auc": _roc_auc(labels, p),
+        "loss": float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()),
+    }
+
+
+# -------------------------------------------------------------------- the run
+def _epoch_momentum(momentum: float, steps: int, stale: float = 0.2) -> float:
+    """`momentum`, lowered if needed so that weights older than the epoch keep at most
+    a `stale` share of the end-of-epoch average (`momentum ** steps <= stale`).
+
+    The average replaces the weights at the end of every epoch; with few steps
+    per epoch (quick runs) a high momentum would pull them back to the start
+    of the epoch. Full IMDB runs (176 steps of 128) keep 0.99 as given.
+    """
+    effective = min(momentum, stale ** (1.0 / steps))
+    if effective < momentum:
+        logger.info(
+            "ema_momentum %.4f lowered to %.4f for %d steps per epoch", momentum, effective, steps
+        )
+    return float(effective)
+
+
+def _epoch_timer() -> Any:
+    """A callback that records the wall-clock seconds of each epoch in `.seconds`."""
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds: list[float] = []
+
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            self.seconds.append(time.perf_counter() - self._start)
+
+    return EpochTimer()
+
+
+def _probe(splits: Any, lengths: np.ndarray, size: int = 8) -> np.ndarray:
+    """A few short validation reviews of both labels, for the gate monitor."""
+    short = np.flatnonzero((lengths >= 5) & (lengths <= 80))
+    pool = short if len(short) >= size else np.argsort(lengths)[: max(size, 1)]
+    picked = []
+    for label in (1, 0):
+        picked += [i for i in pool if splits.val_labels[i] == label][: size // 2]
+    return (
+        splits.val_texts[np.sort(np.array(picked, dtype=int))]
+        if picked
+        else splits.val_texts[:size]
+    )
+
+
+def _tokens(vectorizer: Any, texts: np.ndarray, config: SentimentConfig) -> list[list[str]]:
+    """The tokens the model sees (after truncation), one list per text."""
+    from lstm_apps.data import imdb as _imdb
+
+    ids, lengths = _imdb.vectorize(texts, vectorizer, config.max_len, config.truncating)
+    vocabulary = vectorizer.get_vocabulary()
+    steps = max(int(lengths.max()), 1)
+    return [[str(vocabulary[k]) if k else "" for k in row[:steps]] for row in ids]
+
+
+def _learning_curves(history: Any) -> Any:
+    from matplotlib.figure import Figure
+
+    panels = [m for m in ("loss", "accuracy", "auc") if m in history]
+    figure = Figure(figsize=(4.2 * len(panels), 3.4))
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    for ax, metric in zip(axes, panels):
+        ax.plot(history["epoch"], history[metric], marker="o", label="train")
+        if f"val_{metric}" in history:
+            ax.plot(history["epoch"], history[f"val_{metric}"], marker="o", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    figure.tight_layout()
+    return figure
+
+
+def _forget_gate_figure(model: keras.Model, text: str, tokens: list[str]) -> Any:
+    """Forget gate over the words of one review (lstm_apps.gates + plots)."""
+    from lstm_apps.gates import trace_gates
+    from lstm_apps.plots import plot_gate_heatmap
+
+    trace = trace_gates(model, np.array([text], dtype=object), tokens=[tokens])
+    first = trace.layers[0]
+    figure = plot_gate_heatmap(
+        trace, layer=first.layer, gate="f", sample=0, direction=first.direction, tokens=tokens
+    )
+    figure.suptitle(
+        f"forget gate, {first.key}: {text[:70]}{'...' if len(text) > 70 else ''}", fontsize=9
+    )
+    return figure
+
+
+def run(config: SentimentConfig) -> SentimentResult:
+    """Trains and evaluates a sentiment model on raw review text.
+
+    Steps: seed everything, load and check the data (every error is raised
+    here, before any training), adapt the vectoriser on the training split,
+    build and train the end-to-end model with early stopping on validation
+    accuracy, evaluate once on the test split, and write the run folder:
+    `model.keras`, `metrics.json`, `history.csv`, `config.json`, `tb/`
+    (TensorBoard, with `GateMonitor` gates when `gate_monitor`) and `plots/`
+    (`learning_curves.png`, `forget_gate.png`).
+
+    Reproducibility: `keras.utils.set_random_seed(config.seed)` fixes the
+    splits, the initial weights, dropout and the batch order, so two runs of
+    the same config on the same machine give the same numbers (tested).
+    Not promised: bit-exact results across machines or thread counts
+    (TensorFlow's CPU kernels), and equality between `gate_monitor=True` and
+    `False`: Keras's RNN layer draws its dropout masks on every call, inference
+    included, so the monitor's extra forward passes shift the dropout stream
+    of later epochs (the metrics differ in the third decimal).
+
+    Args:
+        config: A `SentimentConfig`.
+
+    Returns:
+        A `SentimentResult`.
+
+    Example:
+
+    ```python
+    from lstm_apps.recipes.sentiment import SentimentConfig, run
+    result = run(SentimentConfig(data="../shared/data/imdb", max_train_samples=2000,
+                                 max_test_samples=2000, epochs=2, output_dir="runs/quick"))
+    result.metrics["test_accuracy"], result.history
+    ```
+    """
+    import keras
+    import pandas as pd
+
+    from lstm_apps import _io
+    from lstm_apps.data import imdb as _imdb
+
+    if not isinstance(config, SentimentConfig):
+        raise TypeError(
+            "Received an invalid value for argument `config`, expected a "
+            f"SentimentConfig, got {type(config).__name__}."
+        )
+    keras.utils.set_random_seed(config.seed)
+    splits = _imdb.load_imdb(
+        config.data,
+        config.test_data,
+        text_column=config.text_column,
+        label_column=config.label_column,
+        validation_split=config.validation_split,
+        test_split=config.test_split,
+        max_train_samples=config.max_train_samples,
+        max_test_samples=config.max_test_samples,
+        seed=config.seed,
+    )
+    run_dir = config.output_dir
+    paths = {"run_dir": run_dir}
+    vectorizer = _imdb.make_vectorizer(splits.train_texts, config.vocab_size)
+    _, train_lengths = _imdb.vectorize(
+        splits.train_texts, vectorizer, config.max_len, config.truncating
+    )
+    _, val_lengths = _imdb.vectorize(
+        splits.val_texts, vectorizer, config.max_len, config.truncating
+    )
+    train_data = _text_dataset(
+        splits.train_texts, splits.train_labels, train_lengths, config.batch_size, config.seed
+    )
+    val_data = _text_dataset(
+        splits.val_texts, splits.val_labels, val_lengths, max(config.batch_size, 256), None
+    )
+    steps = math.ceil(len(splits.train_texts) / config.batch_size)
+
+    model = build_model(config, vectorizer)
+    ema = {}
+    if config.ema_momentum is not None:
+        momentum = _epoch_momentum(config.ema_momentum, steps)
+        ema = dict(use_ema=True, ema_momentum=momentum, ema_overwrite_frequency=steps)
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm, **ema),
+        loss="binary_crossentropy",
+        metrics=["accuracy", keras.metrics.AUC(name="auc")],
+    )
+    if config.verbose:
+        model.summary(print_fn=logger.info)
+
+    timer = _epoch_timer()
+    stopper = keras.callbacks.EarlyStopping(
+        monitor="val_accuracy",
+        mode="max",
+        patience=config.patience if config.patience is not None else config.epochs + 1,
+        restore_best_weights=True,
+    )
+    paths["tensorboard"] = run_dir / "tb"
+    callbacks = [timer, stopper, keras.callbacks.TensorBoard(str(paths["tensorboard"]))]
+    probe = _probe(splits, val_lengths)
+    if config.gate_monitor:
+        try:
+            from lstm_apps.callbacks import GateMonitor
+        except ImportError as error:
+            logger.warning(
+                "gate_monitor=True, but GateMonitor is unavailable (%s); "
+                "training without gate monitoring",
+                error,
+            )
+        else:
+            callbacks.append(
+                GateMonitor(
+                    paths["tensorboard"],
+                    probe=probe,
+                    tokens=_tokens(vectorizer, probe, config),
+                    image_samples=1,
+                )
+            )
+
+    logger.info(
+        "Training %s on %d reviews (%d for validation)",
+        model.name,
+        len(splits.train_texts),
+        len(splits.val_texts),
+    )
+    start = time.perf_counter()
+    fitted = model.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=config.epochs,
+        callbacks=callbacks,
+        shuffle=False,  # the dataset draws its own seeded, length-bucketed order
+        verbose=config.verbose,
+    )
+    train_seconds = time.perf_counter() - start
+
+    history = pd.DataFrame(fitted.history)
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    history["seconds"] = timer.seconds[: len(history)]
+    best = int(history["val_accuracy"].idxmax())
+
+    start = time.perf_counter()
+    probabilities = predict_sentiment(model, splits.test_texts, verbose=int(config.verbose == 1))
+    test = _binary_metrics(splits.test_labels, probabilities)
+    metrics = {
+        "test_accuracy": test["accuracy"],
+        "test_auc": test["auc"],
+        "test_loss": test["loss"],
+        "val_accuracy": float(history["val_accuracy"][best]),
+        "val_loss": float(history["val_loss"][best]),
+        "best_epoch": best + 1,
+        "epochs_run": len(history),
+        "train_seconds": round(train_seconds, 2),
+        "test_seconds": round(time.perf_counter() - start, 2),
+        "train_samples": len(splits.train_texts),
+        "val_samples": len(splits.val_texts),
+        "test_samples": len(splits.test_texts),
+        "vocabulary_size": int(vectorizer.vocabulary_size()),
+        "parameters": int(model.count_params()),
+        "cell": config.cell,
+    }
+    logger.info(
+        "Test accuracy %.4f, AUC %.4f, loss %.4f", test["accuracy"], test["auc"], test["loss"]
+    )
+
+    paths["model"] = _io.save_model(run_dir / "model.keras", model)
+    paths["metrics"] = _io.write_json(run_dir / "metrics.json", metrics)
+    paths["history"] = _io.write_csv(run_dir / "history.csv", history)
+    paths["config"] = _io.write_json(run_dir / "config.json", config.to_dict())
+    paths["learning_curves"] = _io.save_figure(
+        run_dir / "plots" / "learning_curves.png", _learning_curves(history)
+    )
+    if config.gate_monitor:
+        try:
+            figure = _forget_gate_figure(
+                model, str(probe[0]), _tokens(vectorizer, probe[:1], config)[0]
+            )
+        except ImportError as error:
+            logger.warning("Skipping the forget-gate plot: %s", error)
+        else:
+            paths["forget_gate"] = _io.save_figure(run_dir / "plots" / "forget_gate.png", figure)
+    return SentimentResult(
+        model=model, history=history, metrics=metrics, paths=paths, config=config
+    )

@@ -1,0 +1,454 @@
+"""Tests of `lstm_apps.recipes.sentiment` and `lstm-apps sentiment`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstm_apps.cli import main
+from lstm_apps.data.imdb import make_vectorizer
+from lstm_apps.recipes import sentiment
+from lstm_apps.recipes.sentiment import SentimentConfig, build_model, predict_sentiment, run
+
+REPO = Path(__file__).resolve().parents[1]
+GOOD = ["great", "wonderful", "superb", "moving", "loved", "brilliant"]
+BAD = ["awful", "boring", "dull", "terrible", "hated", "worst"]
+FILLER = [
+    "the",
+    "film",
+    "plot",
+    "actor",
+    "scene",
+    "and",
+    "it",
+    "was",
+    "a",
+    "story",
+    "director",
+    "music",
+    "of",
+    "this",
+    "with",
+    "cast",
+    "ending",
+    "script",
+]
+
+# Small, fast settings for the synthetic reviews below.
+TINY = dict(
+    units=8,
+    embedding_dim=16,
+    vocab_size=100,
+    max_len=40,
+    batch_size=32,
+    epochs=3,
+    learning_rate=0.01,
+    seed=3,
+    verbose=0,
+)
+
+
+def reviews(n: int, seed: int) -> pd.DataFrame:
+    """Synthetic reviews: filler words plus 1-3 words that give the label away,
+    with HTML line breaks and punctuation sprinkled in."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        label = i % 2
+        words = list(rng.choice(FILLER, rng.integers(6, 40)))
+        for _ in range(rng.integers(1, 4)):
+            words.insert(
+                int(rng.integers(0, len(words) + 1)), str(rng.choice(GOOD if label else BAD))
+            )
+        text = " ".join(words).capitalize() + rng.choice([".", "!", "..."])
+        if rng.random() < 0.4:
+            text = text.replace(" ", " <br /><br />", 1)
+        rows.append((text, "pos" if label else "neg"))
+    return pd.DataFrame(rows, columns=["review", "sentiment"])
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "reviews.csv"
+    reviews(400, seed=0).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def quick(table, tmp_path_factory):
+    """One tiny run on the synthetic CSV, shared by the tests that read its outputs."""
+    config = SentimentConfig(
+        data=table,
+        text_column="review",
+        label_column="sentiment",
+        output_dir=tmp_path_factory.mktemp("run"),
+        **TINY,
+    )
+    return run(config)
+
+
+# ----------------------------------------------------------------- the run
+def test_quick_run_learns_and_reports(quick):
+    m = quick.metrics
+    assert m["test_accuracy"] >= 0.9 and m["test_auc"] >= 0.95
+    assert m["train_samples"] == 288 and m["val_samples"] == 32 and m["test_samples"] == 80
+    assert 1 <= m["best_epoch"] <= m["epochs_run"] <= 3
+    assert m["val_accuracy"] == pytest.approx(quick.history["val_accuracy"].max())
+    assert list(quick.history.columns) == [
+        "epoch",
+        "accuracy",
+        "auc",
+        "loss",
+        "val_accuracy",
+        "val_auc",
+        "val_loss",
+        "seconds",
+    ]
+    assert quick.history["epoch"].tolist() == list(range(1, m["epochs_run"] + 1))
+    assert quick.history["loss"].iloc[-1] < quick.history["loss"].iloc[0]
+
+
+def test_metrics_match_predictions_on_raw_text(quick, table):
+    splits = sentiment_splits(quick.config)
+    probabilities = predict_sentiment(quick.model, list(splits.test_texts))
+    assert probabilities.shape == (80,) and ((0 <= probabilities) & (probabilities <= 1)).all()
+    accuracy = ((probabilities > 0.5) == splits.test_labels).mean()
+    assert accuracy == pytest.approx(quick.metrics["test_accuracy"])
+    clear = predict_sentiment(quick.model, ["Great <br />superb wonderful film!", "awful dull."])
+    assert clear[0] > 0.5 > clear[1]
+    # batching by length gives the same numbers as one example at a time
+    one_by_one = [predict_sentiment(quick.model, [t])[0] for t in splits.test_texts[:5]]
+    np.testing.assert_allclose(one_by_one, probabilities[:5], atol=1e-5)
+
+
+def sentiment_splits(config):
+    from lstm_apps.data.imdb import load_imdb
+
+    return load_imdb(
+        config.data,
+        text_column=config.text_column,
+        label_column=config.label_column,
+        seed=config.seed,
+    )
+
+
+def test_run_folder(quick):
+    run_dir = quick.config.output_dir
+    names = {p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file()}
+    assert {
+        "model.keras",
+        "metrics.json",
+        "history.csv",
+        "config.json",
+        "plots/learning_curves.png",
+        "plots/forget_gate.png",
+    } <= names
+    assert {n.split("/")[1] for n in names if n.startswith("tb/")} == {
+        "train",
+        "validation",
+        "gates",
+    }
+    assert not [n for n in names if Path(n).name.startswith(".")]  # no temp files left
+    assert json.loads((run_dir / "metrics.json").read_text()) == pytest.approx(
+        {k: v for k, v in quick.metrics.items()}
+    )
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["data"] == str(quick.config.data) and config["units"] == 8
+    assert SentimentConfig(**config).to_dict() == quick.config.to_dict() == config
+    history = pd.read_csv(run_dir / "history.csv")
+    pd.testing.assert_frame_equal(history, quick.history, check_dtype=False)
+    assert quick.paths["model"] == run_dir / "model.keras"
+
+
+def test_saved_model_reloads_in_a_fresh_process(quick):
+    texts = ["A wonderful, moving film.", "Dull<br />and boring...", "the plot and the cast"]
+    expected = predict_sentiment(quick.model, texts)
+    code = (
+        "import json, sys\n"
+        "import keras, lstm_apps\n"
+        "from lstm_apps.recipes.sentiment import load_model, predict_sentiment\n"
+        "texts = json.loads(sys.argv[2])\n"
+        "plain = keras.saving.load_model(sys.argv[1])  # after `import lstm_apps`\n"
+        "print(json.dumps(predict_sentiment(plain, texts).tolist()))\n"
+        "print(json.dumps(predict_sentiment(load_model(sys.argv[1]), texts).tolist()))\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(quick.paths["model"]), json.dumps(texts)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    for line in out.stdout.strip().splitlines()[-2:]:  # keras.saving.load_model, load_model
+        np.testing.assert_allclose(json.loads(line), expected, atol=1e-6)
+
+
+def test_same_seed_same_result(quick, table, tmp_path):
+    # Same config, another folder: the same numbers (TensorFlow on CPU, same machine).
+    again = run(dataclasses.replace(quick.config, output_dir=tmp_path))
+    assert again.metrics["test_accuracy"] == quick.metrics["test_accuracy"]
+    assert again.metrics["best_epoch"] == quick.metrics["best_epoch"]
+    np.testing.assert_allclose(again.history["val_loss"], quick.history["val_loss"], rtol=1e-5)
+    np.testing.assert_allclose(
+        predict_sentiment(again.model, ["a great film", "dull"]),
+        predict_sentiment(quick.model, ["a great film", "dull"]),
+        rtol=1e-5,
+    )
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(cell="peephole", pooling="max_mean", layers=2),
+        dict(cell="nfg", pooling="last", bidirectional=False),
+        dict(cell="standard", pooling="mean", truncating="post", recurrent_dropout=0.1),
+        dict(cell="gru", pooling="max"),
+        dict(cell="keras_lstm", pooling="max", layers=2),
+    ],
+)
+def test_build_model_variants(settings):
+    vectorizer = make_vectorizer(list(reviews(40, seed=1)["review"]), vocab_size=50)
+    model = build_model(
+        SentimentConfig(units=4, embedding_dim=8, max_len=12, **settings), vectorizer
+    )
+    out = model.predict_on_batch(np.array(["a great film", "the worst <br /> plot " * 20]))
+    assert out.shape == (2, 1) and np.all((out > 0) & (out < 1))
+    layers = {layer.name for layer in model.layers}
+    assert ("pooling" in layers) == (settings["pooling"] != "last")
+    assert ("bidirectional_rnn_0" in layers) == settings.get("bidirectional", True)
+
+
+def test_keras_lstm_baseline_without_the_gate_modules(table, tmp_path, monkeypatch, caplog):
+    # GateMonitor, trace_gates and the gate plots are imported lazily: without
+    # them the run still trains (here the keras.layers.LSTM baseline) and warns.
+    for name in ("lstm_apps.callbacks", "lstm_apps.gates", "lstm_apps.plots"):
+        monkeypatch.setitem(sys.modules, name, None)  # makes `import name` fail
+    with caplog.at_level(logging.WARNING, logger="lstm_apps.recipes.sentiment"):
+        result = run(
+            SentimentConfig(
+                data=table,
+                text_column="review",
+                label_column="sentiment",
+                output_dir=tmp_path,
+                cell="keras_lstm",
+                max_train_samples=100,
+                max_test_samples=20,
+                **{**TINY, "epochs": 1},
+            )
+        )
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "GateMonitor is unavailable" in messages and "Skipping the forget-gate plot" in messages
+    assert "forget_gate" not in result.paths and not (tmp_path / "tb" / "gates").exists()
+    assert result.metrics["cell"] == "keras_lstm" and (tmp_path / "model.keras").is_file()
+
+
+# ------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "settings, error, message",
+    [
+        (dict(max_len=0), ValueError, r"`max_len`, expected a positive integer, got 0"),
+        (dict(max_len=-5), ValueError, r"`max_len`, expected a positive integer, got -5"),
+        (
+            dict(cell="lstm9"),
+            ValueError,
+            r"`cell`, expected one of \['standard', 'peephole', "
+            r"'coupled', .*'keras_lstm', 'gru'\], got 'lstm9'",
+        ),
+        (
+            dict(data="/no/such/folder"),
+            FileNotFoundError,
+            r"`data`='/no/such/folder', which does not exist",
+        ),
+        (
+            dict(pooling="attention"),
+            ValueError,
+            r"`pooling`, expected one of \['max', 'mean', "
+            r"'max_mean', 'last'\], got 'attention'",
+        ),
+        (dict(dropout=1.0), ValueError, r"`dropout`, expected a float in \[0, 1\), got 1.0"),
+        (dict(units=0), ValueError, r"`units`, expected a positive integer, got 0"),
+        (dict(vocab_size=2), ValueError, r"`vocab_size`, expected an integer >= 3, got 2"),
+        (dict(truncating="end"), ValueError, r"`truncating`, expected one of \['pre', 'post'\]"),
+        (dict(learning_rate=0), ValueError, r"`learning_rate`, expected a positive number"),
+        (dict(ema_momentum=1.0), ValueError, r"`ema_momentum`, expected a float in \(0, 1\)"),
+        (dict(patience=0), ValueError, r"`patience`, expected a positive integer, got 0"),
+        (dict(output_dir=3), TypeError, r"`output_dir`, expected a folder path, got int"),
+        (dict(seed=1.5), TypeError, r"`seed`, expected an integer, got 1.5"),
+        (dict(bidirectional="yes"), TypeError, r"`bidirectional`, expected a bool"),
+        (dict(verbose=3), ValueError, r"`verbose`, expected one of \[0, 1, 2\], got 3"),
+    ],
+)
+def test_config_rejects_bad_values(settings, error, message):
+    with pytest.raises(error, match=message):
+        SentimentConfig(**settings)
+
+
+def test_cell_names_are_normalised():
+    assert SentimentConfig(cell="Keras_LSTM").cell == "keras_lstm"
+
+
+@pytest.mark.parametrize(
+    "frame, message",
+    [
+        (
+            pd.DataFrame({"text": ["a"] * 8, "label": [0, 1] * 4}),
+            r"Expected columns 'review' \(text\) and 'sentiment' \(label\) .* found columns "
+            r"\['text', 'label'\]",
+        ),
+        (
+            pd.DataFrame({"review": ["a"] * 8, "sentiment": [0, 1, 2, 3] * 2}),
+            r"binary labels .* got 4 distinct values: \['0', '1', '2', '3'\]",
+        ),
+        (
+            pd.DataFrame({"review": ["a", "", "b", "c"] * 2, "sentiment": [0, 1] * 4}),
+            r"non-empty string, but 2 of 8 are empty",
+        ),
+    ],
+)
+def test_bad_data_fails_before_training(frame, message, tmp_path):
+    path = tmp_path / "bad.csv"
+    frame.to_csv(path, index=False)
+    config = SentimentConfig(
+        data=path,
+        text_column="review",
+        label_column="sentiment",
+        output_dir=tmp_path / "run",
+        **TINY,
+    )
+    with pytest.raises(ValueError, match=message):
+        run(config)
+    assert not (tmp_path / "run").exists()  # nothing trained, nothing written
+
+
+def test_predict_sentiment_rejects_bad_texts(quick):
+    with pytest.raises(TypeError, match="expected a list of strings, got a single string"):
+        predict_sentiment(quick.model, "a wonderful film")
+    with pytest.raises(TypeError, match=r"but the items at \[1\] are \['int'\]"):
+        predict_sentiment(quick.model, ["fine", 3])
+    assert predict_sentiment(quick.model, []).shape == (0,)
+
+
+def test_epoch_momentum_keeps_full_runs_and_shortens_tiny_epochs():
+    assert sentiment._epoch_momentum(0.99, 176) == 0.99
+    assert sentiment._epoch_momentum(0.99, 10) ** 10 == pytest.approx(0.2)
+
+
+def test_roc_auc_matches_a_pairwise_count():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 300)
+    scores = np.round(rng.random(300) + 0.3 * labels, 1)  # many ties
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    pairs = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
+    assert sentiment._roc_auc(labels, scores) == pytest.approx(pairs)
+
+
+# ------------------------------------------------------------------- CLI
+def test_cli_runs_the_recipe(table, tmp_path, capsys):
+    code = main(
+        [
+            "sentiment",
+            "--data",
+            str(table),
+            "--text-column",
+            "review",
+            "--label-column",
+            "sentiment",
+            "--output-dir",
+            str(tmp_path),
+            "--units",
+            "8",
+            "--embedding-dim",
+            "16",
+            "--vocab-size",
+            "100",
+            "--max-len",
+            "40",
+            "--epochs",
+            "1",
+            "--max-train-samples",
+            "120",
+            "--max-test-samples",
+            "40",
+            "--cell",
+            "gru",
+            "--no-gate-monitor",
+            "--clipnorm",
+            "none",
+            "--verbose",
+            "0",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "cell gru: test accuracy" in out and "on 40 reviews" in out
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["clipnorm"] is None and config["gate_monitor"] is False
+    # no gate monitoring: no gate run in TensorBoard, no forget-gate plot
+    assert sorted(p.name for p in (tmp_path / "tb").iterdir()) == ["train", "validation"]
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["learning_curves.png"]
+
+
+def test_cli_reports_bad_input(tmp_path, capsys):
+    assert main(["sentiment", "--max-len", "0", "--output-dir", str(tmp_path)]) == 2
+    assert "`max_len`, expected a positive integer, got 0" in capsys.readouterr().err
+    assert main(["sentiment", "--data", str(tmp_path / "missing.csv")]) == 2
+    assert "missing.csv', which does not exist" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- script
+def test_recipe_script_runs_quick(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for split, n, seed in (("train", 300, 5), ("test", 100, 6)):
+        reviews(n, seed).rename(columns={"review": "text", "sentiment": "label"}).to_csv(
+            data / f"{split}.csv", index=False
+        )
+    env = {
+        **os.environ,
+        "LSTM_APPS_QUICK": "1",
+        "LSTM_APPS_IMDB": str(data),
+        "LSTM_APPS_OUTPUT": str(tmp_path / "run"),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    out = subprocess.run(
+        [sys.executable, str(REPO / "recipes" / "imdb_sentiment.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "TextSplits(train=270, val=30, test=100" in out.stdout
+    assert "'test_accuracy'" in out.stdout and "Run folder:" in out.stdout
+    assert (tmp_path / "run" / "model.keras").is_file()
+
+
+# ---------------------------------------------------------- the real data
+@pytest.mark.slow
+def test_quick_run_on_real_reviews(imdb_dir, tmp_path):
+    result = run(
+        SentimentConfig(
+            data=imdb_dir,
+            output_dir=tmp_path,
+            max_train_samples=2000,
+            max_test_samples=1000,
+            epochs=4,
+            gate_monitor=False,
+            verbose=0,
+        )
+    )
+    assert result.metrics["train_samples"] == 1800 and result.metrics["test_samples"] == 1000
+    assert result.metrics["test_accuracy"] >= 0.70
