@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "BASELINE_CELLS",
     "check_cell",
@@ -39,6 +41,106 @@ def check_cell(cell: Any, argument: str = "cell") -> str:
             f"{valid}, got {cell!r}."
         )
     return key
+
+
+def _invalid(name: str, expected: str, value: Any, show_type: bool = False) -> str:
+    """The message of a bad config value: the argument, what it takes, what it got."""
+    shown = f" (type {type(value).__name__})" if show_type else ""
+    return (
+        f"Received an invalid value for argument `{name}`, expected {expected}, "
+        f"got {value!r}{shown}."
+    )
+
+
+def _check_int(
+    name: str,
+    value: Any,
+    minimum: int | None = None,
+    *,
+    optional: bool = False,
+    numpy: bool = True,
+    wrong_type: type[Exception] = ValueError,
+    show_type: bool = False,
+    expected: str | None = None,
+) -> int | None:
+    """Returns `value` as an int, or raises if it is not an integer >= `minimum`.
+
+    A value of the wrong type (bools included) raises `wrong_type`, naming its
+    type when `show_type`; one below `minimum` raises a ValueError. `optional`
+    lets None through, `numpy` accepts NumPy integers and `expected` replaces
+    the wording "an integer >= `minimum`".
+    """
+    if optional and value is None:
+        return None
+    if expected is None:
+        expected = "an integer" if minimum is None else f"an integer >= {minimum}"
+    kinds = (int, np.integer) if numpy else (int,)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        or_none = " or None" if optional else ""
+        raise wrong_type(_invalid(name, expected + or_none, value, show_type))
+    if minimum is not None and value < minimum:
+        raise ValueError(_invalid(name, expected, value))
+    return int(value)
+
+
+def _check_real(
+    name: str,
+    value: Any,
+    low: float,
+    high: float,
+    *,
+    open_low: bool = False,
+    closed_high: bool = False,
+    optional: bool = False,
+    numpy: bool = True,
+    wrong_type: type[Exception] = ValueError,
+    show_type: bool = False,
+    expected: str | None = None,
+) -> float | None:
+    """Returns `value` as a float, or raises if it is not a number between `low` and `high`.
+
+    The interval is `[low, high)` by default (`open_low`, `closed_high` change
+    its ends). A value of the wrong type (bools included) raises `wrong_type`;
+    with `show_type` its message names the type and asks just for "a number".
+    One outside the interval (NaN included) raises a ValueError. `optional`
+    lets None through, `numpy` accepts NumPy numbers and `expected` replaces
+    the wording "a number in [low, high)".
+    """
+    if optional and value is None:
+        return None
+    if expected is None:
+        interval = f"{'(' if open_low else '['}{low}, {high}{']' if closed_high else ')'}"
+        expected = f"a number in {interval}"
+    kinds = (int, float, np.number) if numpy else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        wanted = "a number" if show_type else expected
+        raise wrong_type(_invalid(name, wanted, value, show_type))
+    above = value > low if open_low else value >= low
+    below = value <= high if closed_high else value < high
+    if not (above and below):
+        raise ValueError(_invalid(name, expected, value))
+    return float(value)
+
+
+def _check_choice(name: str, value: Any, options: Sequence[Any]) -> None:
+    """Raises a ValueError unless `value` is one of `options` (a bool never is)."""
+    if isinstance(value, bool) or value not in options:
+        raise ValueError(_invalid(name, f"one of {list(options)}", value))
+
+
+def _check_text(name: str, value: Any, optional: bool = False) -> None:
+    """Raises a TypeError unless `value` is a non-empty string (or None, when `optional`)."""
+    if optional and value is None:
+        return
+    if not isinstance(value, str) or not value:
+        or_none = " or None" if optional else ""
+        raise TypeError(_invalid(name, f"a non-empty string{or_none}", value))
+
+
+def _check_bool(name: str, value: Any) -> None:
+    """Raises a TypeError unless `value` is a bool."""
+    if not isinstance(value, bool):
+        raise TypeError(_invalid(name, "a bool", value))
 
 
 def _one_layer(
@@ -107,11 +209,7 @@ def recurrent_stack(
     import keras
 
     cell = check_cell(cell)
-    if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
-        raise ValueError(
-            f"Received an invalid value for argument `layers`, expected an integer >= 1, "
-            f"got {layers!r}."
-        )
+    _check_int("layers", layers, 1, numpy=False)
     sizes = [units] * layers if isinstance(units, int) else list(units)
     if len(sizes) != layers:
         raise ValueError(

@@ -64,7 +64,15 @@ from keras import ops
 
 from lstm_apps import _io
 from lstm_apps.data import timeseries as ts
-from lstm_apps.recipes._common import check_cell, config_to_dict, recurrent_stack
+from lstm_apps.recipes._common import (
+    _check_choice,
+    _check_int,
+    _check_real,
+    _check_text,
+    check_cell,
+    config_to_dict,
+    recurrent_stack,
+)
 
 __all__ = [
     "BASELINES",
@@ -476,82 +484,41 @@ class ForecastConfig:
         def setattr_(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
-        def integer(name: str, minimum: int, optional: bool = False) -> None:
-            value = getattr(self, name)
-            if optional and value is None:
-                return
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise TypeError(
-                    f"Received an invalid value for argument `{name}`, expected an integer "
-                    f">= {minimum}{' or None' if optional else ''}, got {value!r} "
-                    f"(type {type(value).__name__})."
-                )
-            if value < minimum:
-                raise ValueError(
-                    f"Received an invalid value for argument `{name}`, expected an integer "
-                    f">= {minimum}, got {value!r}."
-                )
-            setattr_(name, int(value))
-
-        def real(name: str, low: float, high: float, closed_high: bool = False,
-                 optional: bool = False, open_low: bool = False) -> None:
-            value = getattr(self, name)
-            if optional and value is None:
-                return
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-                raise TypeError(
-                    f"Received an invalid value for argument `{name}`, expected a number, "
-                    f"got {value!r} (type {type(value).__name__})."
-                )
-            ok_low = value > low if open_low else value >= low
-            ok_high = value <= high if closed_high else value < high
-            if not (math.isfinite(value) and ok_low and ok_high):
-                interval = f"{'(' if open_low else '['}{low}, {high}{']' if closed_high else ')'}"
-                raise ValueError(
-                    f"Received an invalid value for argument `{name}`, expected a number in "
-                    f"{interval}, got {value!r}."
-                )
-            setattr_(name, float(value))
-
-        def choice(name: str, options: Sequence[str]) -> None:
-            value = getattr(self, name)
-            if value not in options:
-                raise ValueError(
-                    f"Received an invalid value for argument `{name}`, expected one of "
-                    f"{list(options)}, got {value!r}."
-                )
-
-        def text(name: str) -> None:
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or not value):
-                raise TypeError(
-                    f"Received an invalid value for argument `{name}`, expected a non-empty "
-                    f"string or None, got {value!r}."
-                )
-
         setattr_("cell", check_cell(self.cell))
-        choice("synthetic", list(ts.PRESETS))
-        choice("fill", ts.FILL_METHODS)
-        choice("normalization", NORMALIZATIONS)
-        choice("interval_method", INTERVAL_METHODS)
-        for name in ("lookback", "horizon", "units", "layers", "epochs", "batch_size",
-                     "mc_samples"):
-            integer(name, 1)
-        integer("patience", 0)
-        integer("seed", 0)
-        integer("verbose", 0)
-        integer("length", 2, optional=True)
-        integer("season", 2, optional=True)
+        _check_choice("synthetic", self.synthetic, list(ts.PRESETS))
+        _check_choice("fill", self.fill, ts.FILL_METHODS)
+        _check_choice("normalization", self.normalization, NORMALIZATIONS)
+        _check_choice("interval_method", self.interval_method, INTERVAL_METHODS)
+        # a value of the wrong type is a TypeError that names its type
+        typed: dict[str, Any] = {"wrong_type": TypeError, "show_type": True}
+        minimums = {
+            **dict.fromkeys(
+                ("lookback", "horizon", "units", "layers", "epochs", "batch_size", "mc_samples"), 1
+            ),
+            **dict.fromkeys(("patience", "seed", "verbose"), 0),
+            **dict.fromkeys(("length", "season"), 2),
+        }
+        for name, minimum in minimums.items():
+            value = getattr(self, name)
+            optional = name in ("length", "season")
+            setattr_(name, _check_int(name, value, minimum, optional=optional, **typed))
         if self.verbose > 2:
             raise ValueError(
                 f"Received an invalid value for argument `verbose`, expected 0, 1 or 2, "
                 f"got {self.verbose!r}."
             )
-        real("dropout", 0.0, 1.0)
-        real("recurrent_dropout", 0.0, 1.0)
-        real("learning_rate", 0.0, 1.0, closed_high=True, open_low=True)
-        real("clipnorm", 0.0, math.inf, open_low=True, optional=True)
-        real("interval_level", 0.0, 1.0, open_low=True)
+        for name in ("dropout", "recurrent_dropout"):
+            setattr_(name, _check_real(name, getattr(self, name), 0.0, 1.0, **typed))
+        value = _check_real(
+            "learning_rate", self.learning_rate, 0.0, 1.0, open_low=True, closed_high=True, **typed
+        )
+        setattr_("learning_rate", value)
+        value = _check_real(
+            "clipnorm", self.clipnorm, 0.0, math.inf, open_low=True, optional=True, **typed
+        )
+        setattr_("clipnorm", value)
+        value = _check_real("interval_level", self.interval_level, 0.0, 1.0, open_low=True, **typed)
+        setattr_("interval_level", value)
         for name in ("val_size", "test_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
@@ -570,7 +537,7 @@ class ForecastConfig:
                 "baselines are scored on, so it must not be empty."
             )
         for name in ("csv", "date_col", "target", "freq", "output_dir", "run_name"):
-            text(name)
+            _check_text(name, getattr(self, name), optional=True)
         covariates = self.covariates
         if isinstance(covariates, str) or not isinstance(covariates, Sequence) or not all(
             isinstance(c, str) for c in covariates

@@ -52,7 +52,15 @@ import numpy as np
 import pandas as pd
 
 from lstm_apps import _io
-from lstm_apps.recipes._common import check_cell, config_to_dict, recipe_cells
+from lstm_apps.recipes._common import (
+    _check_choice,
+    _check_int,
+    _check_real,
+    _check_text,
+    check_cell,
+    config_to_dict,
+    recipe_cells,
+)
 
 __all__ = [
     "MODELS",
@@ -200,21 +208,7 @@ class MemoryConfig:
     )
 
     def __post_init__(self) -> None:
-        def integer(name: str, value: Any, minimum: int) -> int:
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or (
-                value < minimum
-            ):
-                raise ValueError(
-                    f"Received an invalid value for argument `{name}`, expected an integer "
-                    f">= {minimum}, got {value!r}."
-                )
-            return int(value)
-
-        if self.task not in TASKS:
-            raise ValueError(
-                f"Received an invalid value for argument `task`, expected one of "
-                f"{list(TASKS)}, got {self.task!r}."
-            )
+        _check_choice("task", self.task, TASKS)
         for name in ("lengths", "cells", "unit_forget_bias"):
             value = getattr(self, name)
             if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
@@ -222,18 +216,15 @@ class MemoryConfig:
                     f"Received an invalid value for argument `{name}`, expected a non-empty "
                     f"sequence, got {value!r}."
                 )
-        integer("marker_window", self.marker_window, 1)
+        _check_int("marker_window", self.marker_window, 1)
         minimum = 2 * self.marker_window + 2 if self.task == "adding" else (
             self.marker_window + 1)
+        expected = (
+            f"integers >= {minimum} for the {self.task!r} task with "
+            f"`marker_window`={self.marker_window}"
+        )
         for value in self.lengths:
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or (
-                value < minimum
-            ):
-                raise ValueError(
-                    f"Received an invalid value for argument `lengths`, expected integers "
-                    f">= {minimum} for the {self.task!r} task with `marker_window`="
-                    f"{self.marker_window}, got {value!r}."
-                )
+            _check_int("lengths", value, minimum, expected=expected)
         lengths = tuple(int(v) for v in self.lengths)
         valid = recipe_cells() + list(MODELS)
         cells = []
@@ -256,38 +247,30 @@ class MemoryConfig:
             self, "unit_forget_bias", tuple(dict.fromkeys(bool(b) for b in self.unit_forget_bias))
         )
         for name in ("units", "train_samples", "test_samples", "epochs", "batch_size"):
-            object.__setattr__(self, name, integer(name, getattr(self, name), 1))
-        object.__setattr__(self, "seed", integer("seed", self.seed, 0))
-        object.__setattr__(self, "verbose", integer("verbose", self.verbose, 0))
+            object.__setattr__(self, name, _check_int(name, getattr(self, name), 1))
+        object.__setattr__(self, "seed", _check_int("seed", self.seed, 0))
+        object.__setattr__(self, "verbose", _check_int("verbose", self.verbose, 0))
         if self.verbose > 2:
             raise ValueError(
                 f"Received an invalid value for argument `verbose`, expected 0, 1 or 2, got "
                 f"{self.verbose!r}."
             )
-        for name, low, high in (("learning_rate", 0.0, 1.0), ("solved_ratio", 0.0, 1.0)):
+        for name in ("learning_rate", "solved_ratio"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                low < value <= high
-            ):
-                raise ValueError(
-                    f"Received an invalid value for argument `{name}`, expected a number in "
-                    f"({low}, {high}], got {value!r}."
-                )
-        if self.clipnorm is not None and (
-            isinstance(self.clipnorm, bool) or not isinstance(self.clipnorm, (int, float))
-            or not self.clipnorm > 0
-        ):
-            raise ValueError(
-                "Received an invalid value for argument `clipnorm`, expected a positive "
-                f"number or None, got {self.clipnorm!r}."
-            )
+            _check_real(name, value, 0.0, 1.0, open_low=True, closed_high=True, numpy=False)
+        _check_real(
+            "clipnorm",
+            self.clipnorm,
+            0.0,
+            math.inf,
+            open_low=True,
+            closed_high=True,
+            optional=True,
+            numpy=False,
+            expected="a positive number or None",
+        )
         for name in ("output_dir", "run_name"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or not value):
-                raise TypeError(
-                    f"Received an invalid value for argument `{name}`, expected a non-empty "
-                    f"string or None, got {value!r}."
-                )
+            _check_text(name, getattr(self, name), optional=True)
 
     def models(self) -> list[tuple[str, str, bool | None]]:
         """`(label, cell, unit_forget_bias)` of every model trained at each length."""

@@ -36,7 +36,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lstm_apps.recipes._common import check_cell
+from lstm_apps.recipes._common import (
+    _check_bool,
+    _check_choice,
+    _check_int,
+    _check_real,
+    _check_text,
+    check_cell,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -177,11 +184,7 @@ class SentimentConfig:
         _imdb.check_source(self.data, "data")
         _imdb.check_source(self.test_data, "test_data")
         for name in ("text_column", "label_column"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise TypeError(
-                    f"Received an invalid value for argument `{name}`, expected a "
-                    f"non-empty string, got {getattr(self, name)!r}."
-                )
+            _check_text(name, getattr(self, name))
         if not isinstance(self.output_dir, (str, os.PathLike)):
             raise TypeError(
                 "Received an invalid value for argument `output_dir`, expected a folder "
@@ -190,37 +193,50 @@ class SentimentConfig:
         object.__setattr__(self, "output_dir", Path(self.output_dir))
         object.__setattr__(self, "cell", check_cell(self.cell))
         for name in ("units", "layers", "embedding_dim", "batch_size", "epochs"):
-            _positive_int(name, getattr(self, name))
+            _check_int(name, getattr(self, name), 1, numpy=False, expected="a positive integer")
         _imdb._check_max_len(self.max_len)
-        _positive_int("vocab_size", self.vocab_size, minimum=3)
-        _choice("truncating", self.truncating, ("pre", "post"))
-        _choice("pooling", self.pooling, POOLINGS)
-        _rate("dropout", self.dropout, upper=1.0, closed=False)
-        _rate("recurrent_dropout", self.recurrent_dropout, upper=1.0, closed=False)
-        _rate("validation_split", self.validation_split, lower_open=True)
-        _rate("test_split", self.test_split, lower_open=True)
-        _positive_float("learning_rate", self.learning_rate)
-        if self.clipnorm is not None:
-            _positive_float("clipnorm", self.clipnorm)
-        if self.ema_momentum is not None:
-            _rate("ema_momentum", self.ema_momentum, lower_open=True)
+        _check_int("vocab_size", self.vocab_size, 3, numpy=False)
+        _check_choice("truncating", self.truncating, ("pre", "post"))
+        _check_choice("pooling", self.pooling, POOLINGS)
+        for name in ("dropout", "recurrent_dropout"):
+            value = getattr(self, name)
+            _check_real(name, value, 0.0, 1.0, numpy=False, expected="a float in [0, 1)")
+        for name in ("validation_split", "test_split"):
+            value = getattr(self, name)
+            _check_real(
+                name, value, 0.0, 1.0, open_low=True, numpy=False, expected="a float in (0, 1)"
+            )
+        for name in ("learning_rate", "clipnorm"):
+            _check_real(
+                name,
+                getattr(self, name),
+                0.0,
+                math.inf,
+                open_low=True,
+                closed_high=True,
+                optional=name == "clipnorm",
+                numpy=False,
+                expected="a positive number",
+            )
+        _check_real(
+            "ema_momentum",
+            self.ema_momentum,
+            0.0,
+            1.0,
+            open_low=True,
+            optional=True,
+            numpy=False,
+            expected="a float in (0, 1)",
+        )
         if self.patience is not None:
-            _positive_int("patience", self.patience)
+            _check_int("patience", self.patience, 1, numpy=False, expected="a positive integer")
         for name in ("max_train_samples", "max_test_samples"):
             if getattr(self, name) is not None:
-                _positive_int(name, getattr(self, name), minimum=4)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise TypeError(
-                f"Received an invalid value for argument `seed`, expected an integer, "
-                f"got {self.seed!r}."
-            )
-        if not isinstance(self.bidirectional, bool) or not isinstance(self.gate_monitor, bool):
-            name = "bidirectional" if not isinstance(self.bidirectional, bool) else "gate_monitor"
-            raise TypeError(
-                f"Received an invalid value for argument `{name}`, expected a bool, got "
-                f"{getattr(self, name)!r}."
-            )
-        _choice("verbose", self.verbose, (0, 1, 2))
+                _check_int(name, getattr(self, name), 4, numpy=False)
+        _check_int("seed", self.seed, numpy=False, wrong_type=TypeError)
+        _check_bool("bidirectional", self.bidirectional)
+        _check_bool("gate_monitor", self.gate_monitor)
+        _check_choice("verbose", self.verbose, (0, 1, 2))
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-ready dict (paths and DataFrames as strings)."""
@@ -235,51 +251,6 @@ class SentimentConfig:
                 value = str(value)
             out[field.name] = value
         return out
-
-
-def _positive_int(name: str, value: Any, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        expected = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected {expected}, got {value!r}."
-        )
-
-
-def _positive_float(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected a positive "
-            f"number, got {value!r}."
-        )
-
-
-def _rate(
-    name: str,
-    value: Any,
-    upper: float = 1.0,
-    closed: bool = False,
-    lower_open: bool = False,
-) -> None:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float))
-    ok = (
-        ok
-        and (value > 0 if lower_open else value >= 0)
-        and (value <= upper if closed else value < upper)
-    )
-    if not ok:
-        interval = f"{'(' if lower_open else '['}0, {upper:g}{']' if closed else ')'}"
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected a float in "
-            f"{interval}, got {value!r}."
-        )
-
-
-def _choice(name: str, value: Any, choices: Sequence[Any]) -> None:
-    if isinstance(value, bool) or value not in choices:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected one of "
-            f"{list(choices)}, got {value!r}."
-        )
 
 
 @dataclasses.dataclass
@@ -465,7 +436,7 @@ def predict_sentiment(
             "Received an invalid value for argument `model`, expected a keras.Model, "
             f"got {type(model).__name__}."
         )
-    _positive_int("batch_size", batch_size)
+    _check_int("batch_size", batch_size, 1, numpy=False, expected="a positive integer")
     array = _check_texts_argument(texts)
     if len(array) == 0:
         return np.zeros((0,), dtype="float32")
