@@ -32,18 +32,22 @@ def _reference_name(name):
     return name
 
 
-def _grads(layer, x, variables):
-    """d(sum(layer(x)**2)) / d(variables), on the active backend."""
+def _grads(layer, x, variables, training=False):
+    """d(sum(out**2)) / d(variables), `out` the layer's (first) output, on the active backend."""
+
+    def first(out):
+        return out[0] if isinstance(out, (list, tuple)) else out
+
     if BACKEND == "tensorflow":
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(tf.square(layer(x)))
+            loss = tf.reduce_sum(tf.square(first(layer(x, training=training))))
         return [_np(g) for g in tape.gradient(loss, [v.value for v in variables])]
     if BACKEND == "torch":
         for v in variables:
             v.value.grad = None
-        loss = ops.sum(ops.square(layer(x)))
+        loss = ops.sum(ops.square(first(layer(x, training=training))))
         loss.backward()
         return [_np(v.value.grad) for v in variables]
     if BACKEND == "jax":
@@ -53,8 +57,8 @@ def _grads(layer, x, variables):
         non_trainable = [v.value for v in layer.non_trainable_variables]
 
         def loss_fn(values):
-            out, _ = layer.stateless_call(values, non_trainable, x)
-            return ops.sum(ops.square(out))
+            out, _ = layer.stateless_call(values, non_trainable, x, training=training)
+            return ops.sum(ops.square(first(out)))
 
         grads = jax.grad(loss_fn)(trainable)
         index = {id(v): k for k, v in enumerate(layer.trainable_variables)}
@@ -483,3 +487,93 @@ def test_non_3d_input():
         keras.layers.RNN(lstm_apps.PeepholeLSTMCell(3))(np.zeros((2, 3, 4, 5), "float32"))
     with pytest.raises(ValueError, match="`peephole`.*only the 'coupled'"):
         lstm_apps.LSTM(3, "standard", peephole=True)
+
+
+# --------------------------------------------------------------------------
+# Time chunking: `lstm_apps.LSTM` may run several steps per loop iteration
+# (on by default on TensorFlow only); it must not change any result.
+
+
+@pytest.fixture
+def chunk_calls(monkeypatch):
+    """Counts `_call_chunk` calls; returns a function that sets the chunk size."""
+    from lstm_apps import layers
+    from lstm_apps.cells._base import LSTMCellBase
+
+    calls = []
+    original = LSTMCellBase._call_chunk
+
+    def spy(self, inputs, states, training, steps, *args):
+        calls.append(steps)
+        return original(self, inputs, states, training, steps, *args)
+
+    monkeypatch.setattr(LSTMCellBase, "_call_chunk", spy)
+
+    def set_chunk(steps):
+        monkeypatch.setattr(layers, "_MAX_TIME_CHUNK", steps)
+        calls.clear()
+        return calls
+
+    return set_chunk
+
+
+@pytest.mark.parametrize("name", ["standard", "peephole", "coupled", "fgr"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(),
+        dict(return_sequences=True, go_backwards=True),
+        dict(return_state=True, dropout=0.3, recurrent_dropout=0.2, seed=5),
+    ],
+)
+def test_time_chunking_is_exact(name, options, chunk_calls):
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(3, 10, 4)).astype("float32")
+    results = {}
+    for steps in (1, 5):
+        layer = lstm_apps.LSTM(6, name, **options)
+        layer(x)
+        layer.set_weights(_fixed_weights(layer))
+        calls = chunk_calls(steps)
+        training = "dropout" in options
+        out = layer(x, training=training)
+        outs = [_np(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+        grads = _grads(layer, x, layer.trainable_weights, training=training)
+        results[steps] = outs, grads, list(calls)
+    assert results[1][2] == []
+    assert results[5][2] and set(results[5][2]) == {5}
+    for a, b in zip(results[1][0], results[5][0]):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    for a, b in zip(results[1][1], results[5][1]):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def _fixed_weights(layer):
+    rng = np.random.default_rng(12)
+    return [rng.normal(0, 0.5, w.shape).astype(w.dtype) for w in layer.get_weights()]
+
+
+def test_time_chunking_applies_only_where_it_is_exact_and_pays(chunk_calls):
+    x = np.ones((2, 10, 3), "float32")
+    calls = chunk_calls(5)
+    lstm_apps.LSTM(4)(x)
+    assert calls and set(calls) == {5}
+    calls = chunk_calls(5)
+    lstm_apps.LSTM(4)(np.ones((2, 7, 3), "float32"))  # 7 is prime: one step per iteration
+    assert calls == []
+    calls = chunk_calls(5)
+    lstm_apps.LSTM(4)(np.ones((2, 8, 3), "float32"))  # the largest divisor <= 5
+    assert calls and set(calls) == {4}
+    for layer in [lstm_apps.LSTM(4, unroll=True)]:
+        calls = chunk_calls(5)
+        layer(x)
+        assert calls == []
+    calls = chunk_calls(5)
+    lstm_apps.LSTM(4)(x, mask=np.ones((2, 10), bool))
+    assert calls == []
+    wide = lstm_apps.LSTM(65)
+    calls = chunk_calls(5)
+    wide(x, training=True)  # wide training loops stay unchunked
+    assert calls == []
+    wide(x, training=False)
+    assert calls and set(calls) == {5}

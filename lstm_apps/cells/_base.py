@@ -270,6 +270,10 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         # Set by `lstm_apps.layers.LSTM` while its loop runs on inputs that it
         # has already passed through `project_inputs`.
         self._inputs_projected = False
+        # Set by `lstm_apps.layers.LSTM` while its loop runs several time
+        # steps per iteration: `(steps, return_sequences, go_backwards)`.
+        self._time_chunk: tuple[int, bool, bool] | None = None
+        self._loop_peepholes: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ build
     @property
@@ -382,7 +386,11 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         return z
 
     def step(
-        self, z_x: Any, states: Sequence[Any], training: bool = False
+        self,
+        z_x: Any,
+        states: Sequence[Any],
+        training: bool = False,
+        with_gates: bool = True,
     ) -> tuple[Any, list[Any], dict[str, Any]]:
         """One time step from the input pre-activations `z_x`.
 
@@ -391,61 +399,51 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
             states: the previous states `[h, c]` (plus previous gate values
                 for full gate recurrence).
             training: whether recurrent dropout is active.
+            with_gates: whether `gates` must hold every gate; when `False`
+                (the training/inference path) values the step does not need
+                otherwise, such as the coupled cell's `1 - f`, are skipped.
 
         Returns:
             `(h, new_states, gates)`, where `gates` maps "i", "f", "o", "g"
             to the step's gate values (absent gates are left out; the coupled
             cell's "i" is 1 - f).
         """
-        spec, units = self._spec, self.units
+        spec = self._spec
         h_tm1, c_tm1 = states[0], states[1]
         if training and 0.0 < self.recurrent_dropout < 1.0:
             h_tm1 = h_tm1 * self.get_recurrent_dropout_mask(h_tm1)
         z = z_x + ops.matmul(h_tm1, self.recurrent_kernel)
         blocks = spec.blocks
+        zs = dict(zip(blocks, ops.split(z, len(blocks), axis=-1)))
         if spec.gate_recurrence:
+            rec = spec.recurrent_gates
             a = ops.matmul(states[2], self.gate_recurrent_kernel)
-            parts = dict(
-                zip(spec.recurrent_gates, ops.split(a, len(spec.recurrent_gates), axis=-1))
-            )
-            zs = dict(zip(blocks, ops.split(z, len(blocks), axis=-1)))
-            z = ops.concatenate(
-                [zs[b] + parts[b] if b in parts else zs[b] for b in blocks], axis=-1
-            )
+            for gate, part in zip(rec, ops.split(a, len(rec), axis=-1)):
+                zs[gate] = zs[gate] + part
         sig = self.recurrent_activation
         gates: dict[str, Any] = {}
-        peep_if = [g for g in ("i", "f") if g in spec.peepholes]
-        pre_c = len(peep_if) == 2
-        if blocks == ("i", "f", "c", "o") and not spec.peepholes:
-            z_i, z_f, z_g, z_o = ops.split(z, 4, axis=-1)
-            gates["i"], gates["f"] = sig(z_i), sig(z_f)
-        elif blocks[:2] == ("i", "f") and len(peep_if) != 1:
-            # Standard layout: i and f are adjacent, so one activation call
-            # (and, with peepholes, one fused multiply-add) serves both.
-            has_o = "o" in blocks
-            pieces = ops.split(z, [2 * units, 3 * units] if has_o else [2 * units], axis=-1)
-            z_if, z_g = pieces[0], pieces[1]
-            z_o = pieces[2] if has_o else None
-            if pre_c:
-                z_if = z_if + ops.concatenate(
-                    [self._peephole("i", c_tm1), self._peephole("f", c_tm1)], axis=-1
-                )
-            gates["i"], gates["f"] = ops.split(sig(z_if), 2, axis=-1)
-        else:
-            zs = dict(zip(blocks, ops.split(z, len(blocks), axis=-1)))
-            z_g, z_o = zs["c"], zs.get("o")
-            for gate in ("i", "f"):
-                if gate in zs:
-                    pre = zs[gate]
-                    if gate in spec.peepholes:
-                        pre = pre + self._peephole(gate, c_tm1)
-                    gates[gate] = sig(pre)
-        if spec.coupled:
-            gates["i"] = 1.0 - gates["f"]
+        # One small op per term: on TensorFlow's CPU while_loop each op costs
+        # a few microseconds of dispatch whatever its size, so fusing the i/f
+        # peepholes into one 2u-wide multiply-add (concat, add, split) was
+        # measured slower than this plain form.
+        for gate in ("i", "f"):
+            if gate in zs:
+                pre = zs[gate]
+                if gate in spec.peepholes:
+                    pre = pre + self._peephole(gate, c_tm1)
+                gates[gate] = sig(pre)
+        z_g, z_o = zs["c"], zs.get("o")
         g = self.activation(z_g) if spec.input_activation else z_g
         gates["g"] = g
-        f_c = gates["f"] * c_tm1 if "f" in gates else c_tm1
-        c = f_c + gates["i"] * g if "i" in gates else f_c + g
+        if spec.coupled:
+            # f c + (1 - f) g, written with one op fewer.
+            f = gates["f"]
+            c = g + f * (c_tm1 - g)
+            if with_gates or "i" in spec.recurrent_gates:
+                gates["i"] = 1.0 - f
+        else:
+            f_c = gates["f"] * c_tm1 if "f" in gates else c_tm1
+            c = f_c + gates["i"] * g if "i" in gates else f_c + g
         if z_o is not None:
             if "o" in spec.peepholes:
                 z_o = z_o + self._peephole("o", c)
@@ -458,15 +456,42 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         return h, new_states, gates
 
     def _peephole(self, gate: str, c: Any) -> Any:
+        if self._loop_peepholes is not None:
+            return c * self._loop_peepholes[gate]
         return c * getattr(self, _peephole_name(gate))
 
     def call(self, inputs: Any, states: Sequence[Any], training: bool = False):
+        if self._time_chunk is not None:
+            return self._call_chunk(inputs, states, training, *self._time_chunk)
         if self._inputs_projected:
             z_x = inputs
         else:
             z_x = self.project_inputs(inputs, training=training)
-        h, new_states, _ = self.step(z_x, states, training=training)
+        h, new_states, _ = self.step(z_x, states, training=training, with_gates=False)
         return h, new_states
+
+    def _call_chunk(
+        self,
+        inputs: Any,
+        states: Sequence[Any],
+        training: bool,
+        steps: int,
+        sequences: bool,
+        backwards: bool,
+    ) -> tuple[Any, list[Any]]:
+        """`steps` consecutive time steps; `inputs` is `(batch, steps * features)`.
+
+        One input projection for the whole chunk, then `steps` recurrent
+        steps. Returns the outputs side by side, in processing order,
+        (`(batch, steps * units)`) when `sequences`, else the last one.
+        """
+        x = ops.reshape(inputs, (-1, steps, inputs.shape[-1] // steps))
+        z = ops.unstack(self.project_inputs(x, training=training), steps, axis=1)
+        outputs = []
+        for j in reversed(range(steps)) if backwards else range(steps):
+            h, states, _ = self.step(z[j], states, training=training, with_gates=False)
+            outputs.append(h)
+        return (ops.concatenate(outputs, axis=-1) if sequences else h), states
 
     def get_initial_state(self, batch_size: Any = None) -> list[Any]:
         return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in self.state_size]
