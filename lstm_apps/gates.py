@@ -18,7 +18,13 @@ the gates, c and h. The twin reads the layer's own weights (for a Keras
 the backend's own loop with the same mask, `go_backwards` and initial state,
 and so its h equals the layer's output. The wrapper is removed as soon as the
 run ends (also on error); no weight or state of the model changes (states of
-stateful layers are put back).
+stateful layers are put back). Random states are put back too: Keras RNN
+layers draw their dropout masks from their cells' `keras.random.SeedGenerator`
+on every call, even in inference mode, so the state of every seed generator
+of the model is saved before the run and restored after it (on PyTorch also
+torch's global random state, which Keras's dropout uses for generators made
+without a seed); a training run with a `GateMonitor` then draws the same
+dropout masks as one without.
 """
 
 from __future__ import annotations
@@ -598,11 +604,14 @@ def _source_cell(rnn: Any) -> LSTMCellBase:
         return cell
     # keras.layers.LSTMCell: same weight layout as StandardLSTMCell; point the
     # twin at the very same variables (nothing is copied).
+    # A fixed seed: the twin never drops anything, and `SeedGenerator(seed=None)`
+    # would draw its seed from Python's global `random` state.
     twin = StandardLSTMCell(
         cell.units,
         activation=cell.activation,
         recurrent_activation=cell.recurrent_activation,
         use_bias=cell.use_bias,
+        seed=0,
         dtype=cell.dtype_policy,
         name=f"{cell.name}_gate_twin",
     )
@@ -671,6 +680,83 @@ class _Twin:
         if mask is None:
             mask = ops.ones(ops.shape(z)[:2], dtype="bool")
         return out, ops.cast(mask, "bool")
+
+
+def _copy_value(variable: Any) -> np.ndarray:
+    """The value of a variable as a NumPy array that does not share its memory."""
+    return np.array(ops.convert_to_numpy(variable), copy=True)
+
+
+def _is_seed_state(variable: Any) -> bool:
+    path = getattr(variable, "path", None) or getattr(variable, "name", "") or ""
+    return "seed_generator" in str(path)
+
+
+def _seed_states(model: Any) -> list[Any]:
+    """The `state` variables of every `keras.random.SeedGenerator` of `model`.
+
+    Keras RNN layers draw dropout masks from their cells' seed generators on
+    every call, even with `training=False`; a trace must put them back. Found
+    two ways, merged: the model's variables named as seed generator states
+    (Keras tracks every generator a layer owns), and a walk over the layers
+    (recursively: nested models, RNN cells, stacked cells, the layers that
+    `Bidirectional` and `TimeDistributed` wrap) and their attributes, which
+    also finds generators that Keras does not track.
+    """
+    found: dict[int, Any] = {}
+    try:
+        variables = list(model.variables)
+    except Exception:  # an odd subclassed model: rely on the walk alone
+        variables = []
+    for variable in variables:
+        if _is_seed_state(variable):
+            found.setdefault(id(variable), variable)
+    seen: set[int] = set()
+    stack: list[Any] = [model]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, keras.random.SeedGenerator):
+            state = getattr(item, "state", None)
+            if state is not None:
+                found.setdefault(id(state), state)
+        elif isinstance(item, keras.layers.Layer):
+            stack.extend(vars(item).values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return list(found.values())
+
+
+def _backend_rng_state() -> Any:
+    """The backend's own global random state, where Keras draws from it.
+
+    On PyTorch, Keras's `keras.random.dropout` with a seed generator created
+    without a seed (`seed=None`, the default of every Keras layer) does not
+    use the generator: it calls `torch.nn.functional.dropout`, which draws
+    from torch's global random state. The TensorFlow and JAX backends draw
+    only from `SeedGenerator` states (none of their own global state).
+    """
+    if keras.backend.backend() != "torch":
+        return None
+    import torch
+
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+    return torch.get_rng_state(), cuda
+
+
+def _restore_backend_rng_state(saved: Any) -> None:
+    if saved is None:
+        return
+    import torch
+
+    cpu, cuda = saved
+    torch.set_rng_state(cpu)
+    if cuda is not None:
+        torch.cuda.set_rng_state_all(cuda)
 
 
 class _Tracer:
@@ -758,7 +844,10 @@ class _Tracer:
 
     def run(self, inputs: Any, compiled: bool = False) -> dict[str, np.ndarray]:
         stateful = self._stateful_layers()
-        snapshot = [[ops.convert_to_numpy(s) for s in layer.states] for layer in stateful]
+        snapshot = [[_copy_value(s) for s in layer.states] for layer in stateful]
+        seeds = _seed_states(self.model)
+        seed_snapshot = [_copy_value(v) for v in seeds]
+        backend_rng = _backend_rng_state()
         try:
             if compiled:
                 out = self._compiled_model().predict_on_batch(inputs)
@@ -768,6 +857,9 @@ class _Tracer:
             for layer, values in zip(stateful, snapshot):
                 for variable, value in zip(layer.states, values):
                     variable.assign(value)
+            for variable, value in zip(seeds, seed_snapshot):
+                variable.assign(value)
+            _restore_backend_rng_state(backend_rng)
         return {k: np.asarray(ops.convert_to_numpy(v)) for k, v in out.items()}
 
     def _compiled_model(self) -> Any:
@@ -899,7 +991,9 @@ def trace_gates(
     and every `keras.layers.LSTM` (or `keras.layers.RNN(keras.layers.LSTMCell)`),
     also inside `Bidirectional` (both directions) and nested models. The model
     runs once in inference mode (`training=False`, no dropout); its weights
-    and states do not change.
+    and states do not change, and neither do the states of its random seed
+    generators (which Keras RNN layers advance on every call), so tracing
+    does not change the dropout masks of later training steps.
 
     Time order: every array is in the time order of the layer's *input*, also
     for a layer with `go_backwards=True` (whose own output sequence Keras

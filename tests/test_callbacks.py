@@ -149,6 +149,44 @@ def test_freq_batch_freq_and_no_images(tmp_path):
     assert not [t for t in acc.PluginTagToContent("scalars") if "bi/" in t]
 
 
+def _dropout_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((8, 2)),
+            lstm_apps.LSTM(4, dropout=0.2, recurrent_dropout=0.2, return_sequences=True),
+            keras.layers.LSTM(3, dropout=0.2, recurrent_dropout=0.2),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def test_monitor_does_not_change_training_with_dropout(tmp_path):
+    # The trace runs the model, whose RNN layers draw dropout masks from their
+    # seed generators even in inference mode; the monitor must leave them as
+    # it found them, so a seeded run gives the same weights with or without it.
+    x, y = _data(n=12)
+    fits = {}
+    for monitored in (True, False):
+        model = _dropout_model()
+        callbacks = []
+        if monitored:
+            callbacks.append(GateMonitor(tmp_path, x[:2], batch_freq=2, image_samples=0))
+        history = model.fit(
+            x, y, epochs=3, batch_size=4, shuffle=False, verbose=0, callbacks=callbacks
+        )
+        fits[monitored] = (model.get_weights(), history.history["loss"])
+    (with_weights, with_loss), (without_weights, without_loss) = fits[True], fits[False]
+    assert len(with_weights) == len(without_weights)
+    for monitored_weight, plain_weight in zip(with_weights, without_weights):
+        np.testing.assert_allclose(monitored_weight, plain_weight, rtol=0, atol=1e-7)
+    assert with_loss == without_loss
+    assert (tmp_path / "gates").is_dir()
+
+
 def test_no_batch_hook_unless_batch_freq(tmp_path):
     x, _ = _data()
     quiet = GateMonitor(tmp_path, x[:2])

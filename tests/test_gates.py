@@ -243,6 +243,83 @@ def test_tracing_changes_neither_weights_nor_states_nor_layers():
     np.testing.assert_allclose(trace["rnn"]["h"], hidden.predict_on_batch(x), atol=2e-5)
 
 
+def _dropout_model():
+    """LSTMs with dropout (their cells own seed generators) and a Dropout layer."""
+    inputs = keras.Input((STEPS, FEATURES))
+    x = lstm_apps.LSTM(
+        4, dropout=0.2, recurrent_dropout=0.2, seed=1, return_sequences=True, name="rnn"
+    )(inputs)
+    x = keras.layers.Dropout(0.3, seed=2, name="drop")(x)
+    x = keras.layers.Bidirectional(
+        keras.layers.LSTM(3, dropout=0.2, recurrent_dropout=0.2, seed=3), name="bi"
+    )(x)
+    return keras.Model(inputs, keras.layers.Dense(1)(x))
+
+
+def _seed_states(model):
+    """Every seed generator state variable of the model, found two ways."""
+    found = {id(v): v for v in model.variables if "seed_generator" in v.path}
+    owners = [
+        model.get_layer("rnn").cell,
+        model.get_layer("drop"),
+        model.get_layer("bi").forward_layer.cell,
+        model.get_layer("bi").backward_layer.cell,
+    ]
+    for owner in owners:
+        found.setdefault(id(owner.seed_generator.state), owner.seed_generator.state)
+    return list(found.values())
+
+
+def _values(variables):
+    return [keras.ops.convert_to_numpy(v).copy() for v in variables]
+
+
+@pytest.mark.backend
+def test_tracing_leaves_the_seed_generators_as_it_found_them():
+    # Keras RNN layers draw dropout masks from their cells' seed generators
+    # on every call, even with training=False; a trace must not move them, or
+    # a training run with a GateMonitor draws other masks than one without.
+    model = _dropout_model()
+    x = _rand(2, STEPS, FEATURES, seed=8)
+    model(x, training=True)  # states away from their initial values
+    variables = _seed_states(model)
+    assert len(variables) == 4
+    before = _values(variables)
+    trace_gates(model, x)
+    for variable, saved in zip(variables, before):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(variable), saved)
+    # The check can fail: a plain inference call does move the LSTM's generator.
+    model(x, training=False)
+    rnn_state = model.get_layer("rnn").cell.seed_generator.state
+    assert not np.array_equal(keras.ops.convert_to_numpy(rnn_state), before[0])
+
+
+@pytest.mark.backend
+def test_a_trace_does_not_change_the_next_dropout_masks():
+    # Generators made without a seed too: on PyTorch, Keras's dropout then
+    # draws from torch's global random state, which a trace must also keep.
+    model = keras.Sequential(
+        [
+            keras.Input((STEPS, FEATURES)),
+            lstm_apps.LSTM(4, dropout=0.3, recurrent_dropout=0.3, return_sequences=True),
+            keras.layers.LSTM(3, dropout=0.3, recurrent_dropout=0.3),
+        ]
+    )
+    x = _rand(3, STEPS, FEATURES, seed=9)
+    variables = [v for v in model.variables if "seed_generator" in v.path]
+    start = _values(variables)
+
+    def next_training_output(trace_first):
+        for variable, value in zip(variables, start):
+            variable.assign(value)
+        keras.utils.set_random_seed(5)
+        if trace_first:
+            trace_gates(model, x)
+        return keras.ops.convert_to_numpy(model(x, training=True))
+
+    np.testing.assert_array_equal(next_training_output(True), next_training_output(False))
+
+
 class _Boom(keras.layers.Layer):
     armed = False
 
@@ -262,6 +339,20 @@ def test_wrapper_is_removed_when_the_model_fails():
     finally:
         _Boom.armed = False
     assert "call" not in vars(layer)
+
+
+def test_seed_generators_are_restored_when_the_model_fails():
+    layer = lstm_apps.LSTM(2, dropout=0.5, seed=4, return_sequences=True, name="rnn")
+    model = keras.Sequential([keras.Input((STEPS, FEATURES)), layer, _Boom()])
+    state = layer.cell.seed_generator.state
+    before = keras.ops.convert_to_numpy(state).copy()
+    _Boom.armed = True
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            trace_gates(model, _rand(1, STEPS, FEATURES))
+    finally:
+        _Boom.armed = False
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(state), before)
 
 
 # ---------------------------------------------------------------- tables
