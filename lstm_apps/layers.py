@@ -119,6 +119,7 @@ class LSTM(keras.layers.RNN):
         )
         self.variant = _cells._check_name(variant)
         self.input_spec = keras.InputSpec(ndim=3)
+        self._zero_initial_state = False
 
     @property
     def units(self) -> int:
@@ -146,7 +147,7 @@ class LSTM(keras.layers.RNN):
     def _inner_loop(self, sequences, initial_state, mask, training=False):
         steps = self._time_chunk(sequences, mask, training)
         if steps > 1:
-            return self._chunked_loop(steps, sequences, initial_state, training)
+            return self._chunked_loop(steps, sequences, initial_state, mask, training)
         if not _HOIST_PROJECTION:
             return super().inner_loop(sequences, initial_state, mask, training=training)
         # One (batch * time, features) x (features, blocks * units) matmul
@@ -164,25 +165,54 @@ class LSTM(keras.layers.RNN):
         finally:
             self.cell._inputs_projected = False
 
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        # Chunked loops reproduce Keras's masked outputs exactly when the
+        # initial h is zero (see `_time_chunk`).
+        self._zero_initial_state = initial_state is None and not self.stateful
+        try:
+            return super().call(
+                sequences, initial_state=initial_state, mask=mask, training=training
+            )
+        finally:
+            self._zero_initial_state = False
+
     def _time_chunk(self, sequences: Any, mask: Any, training: Any) -> int:
         """Time steps per loop iteration: the largest divisor of the sequence
         length up to `_MAX_TIME_CHUNK`, or 1 where chunking does not apply."""
         timesteps = sequences.shape[1]
-        if _MAX_TIME_CHUNK <= 1 or self.unroll or mask is not None or timesteps is None:
+        if _MAX_TIME_CHUNK <= 1 or self.unroll or timesteps is None:
             return 1
         if training not in (False, None) and self.cell.units > _MAX_TRAINING_CHUNK_UNITS:
             return 1
+        if mask is not None and not (self.zero_output_for_mask or self._zero_initial_state):
+            # A masked first step outputs 0 in Keras's loop, the initial h here.
+            return 1
         return max(k for k in range(1, _MAX_TIME_CHUNK + 1) if timesteps % k == 0)
 
-    def _chunked_loop(self, steps: int, sequences: Any, initial_state: Any, training: bool):
+    def _chunked_loop(
+        self, steps: int, sequences: Any, initial_state: Any, mask: Any, training: bool
+    ):
         # TensorFlow's while_loop pays a fixed cost per iteration (the loop's
         # control ops, one TensorArray read and write) and per small op. Each
-        # iteration here runs `steps` cell steps on a (batch, steps *
-        # features) slice, with one input matmul for all of them, so those
-        # costs are paid once per chunk. Same arithmetic, same results.
-        timesteps, features = sequences.shape[1], sequences.shape[2]
-        chunks = ops.reshape(sequences, (-1, timesteps // steps, steps * features))
-        self.cell._time_chunk = (steps, self.return_sequences, self.go_backwards)
+        # iteration here runs `steps` cell steps on a (batch, steps * width)
+        # slice, with one input matmul for all of them, so those costs are
+        # paid once per chunk. The mask, if any, travels as one more input
+        # column. Same arithmetic, same results.
+        timesteps = sequences.shape[1]
+        if mask is not None:
+            if isinstance(mask, (list, tuple)):
+                mask = mask[0]
+            column = ops.expand_dims(ops.cast(mask, sequences.dtype), -1)
+            sequences = ops.concatenate([sequences, column], axis=-1)
+        width = sequences.shape[2]
+        chunks = ops.reshape(sequences, (-1, timesteps // steps, steps * width))
+        self.cell._time_chunk = (
+            steps,
+            self.return_sequences,
+            self.go_backwards,
+            mask is not None,
+            self.zero_output_for_mask,
+        )
         try:
             last, outputs, states = super().inner_loop(
                 chunks, initial_state, None, training=training

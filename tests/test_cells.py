@@ -569,11 +569,56 @@ def test_time_chunking_applies_only_where_it_is_exact_and_pays(chunk_calls):
         layer(x)
         assert calls == []
     calls = chunk_calls(5)
-    lstm_apps.LSTM(4)(x, mask=np.ones((2, 10), bool))
+    mask = np.ones((2, 10), bool)
+    lstm_apps.LSTM(4)(x, mask=mask)
+    assert calls and set(calls) == {5}
+    calls = chunk_calls(5)
+    # A given initial h: Keras outputs 0, not h, for leading masked steps.
+    lstm_apps.LSTM(4)(x, mask=mask, initial_state=[np.ones((2, 4), "float32")] * 2)
     assert calls == []
+    calls = chunk_calls(5)
+    lstm_apps.LSTM(4, zero_output_for_mask=True)(
+        x, mask=mask, initial_state=[np.ones((2, 4), "float32")] * 2
+    )
+    assert calls and set(calls) == {5}
     wide = lstm_apps.LSTM(65)
     calls = chunk_calls(5)
     wide(x, training=True)  # wide training loops stay unchunked
     assert calls == []
     wide(x, training=False)
     assert calls and set(calls) == {5}
+
+
+@pytest.mark.parametrize("name", ["standard", "peephole", "coupled"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(return_sequences=True),
+        dict(return_sequences=True, go_backwards=True, return_state=True),
+        dict(return_sequences=True, zero_output_for_mask=True),
+        dict(zero_output_for_mask=True, initial_state=True),
+        dict(go_backwards=True),
+    ],
+)
+def test_time_chunking_with_masks_is_exact(name, options, chunk_calls):
+    options = dict(options)
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=(4, 10, 3)).astype("float32")
+    lengths = np.array([10, 7, 3, 1])
+    mask = np.arange(10)[None, :] < lengths[:, None]  # right padding
+    mask[3] = mask[3][::-1]  # and one left-padded row
+    mask[1, 4] = False  # and a hole
+    kwargs = {}
+    if options.pop("initial_state", False):
+        kwargs["initial_state"] = [rng.normal(size=(4, 5)).astype("float32")] * 2
+    results = {}
+    for steps in (1, 5):
+        layer = lstm_apps.LSTM(5, name, **options)
+        layer(x)
+        layer.set_weights(_fixed_weights(layer))
+        calls = chunk_calls(steps)
+        out = layer(x, mask=mask, **kwargs)
+        results[steps] = [_np(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+        assert bool(calls) == (steps > 1)
+    for a, b in zip(results[1], results[5]):
+        np.testing.assert_allclose(a, b, atol=1e-5)

@@ -271,8 +271,8 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         # has already passed through `project_inputs`.
         self._inputs_projected = False
         # Set by `lstm_apps.layers.LSTM` while its loop runs several time
-        # steps per iteration: `(steps, return_sequences, go_backwards)`.
-        self._time_chunk: tuple[int, bool, bool] | None = None
+        # steps per iteration: `_call_chunk`'s arguments after `training`.
+        self._time_chunk: tuple[Any, ...] | None = None
         self._loop_peepholes: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ build
@@ -478,18 +478,32 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         steps: int,
         sequences: bool,
         backwards: bool,
+        masked: bool = False,
+        zero_output_for_mask: bool = False,
     ) -> tuple[Any, list[Any]]:
-        """`steps` consecutive time steps; `inputs` is `(batch, steps * features)`.
+        """`steps` consecutive time steps; `inputs` is `(batch, steps * width)`.
 
         One input projection for the whole chunk, then `steps` recurrent
         steps. Returns the outputs side by side, in processing order,
         (`(batch, steps * units)`) when `sequences`, else the last one.
+        When `masked`, the last of each step's `width` columns is its mask
+        (1 or 0): a masked step keeps the states and outputs the h state
+        (zeros with `zero_output_for_mask`), as Keras's loop does when the
+        initial h is zero.
         """
         x = ops.reshape(inputs, (-1, steps, inputs.shape[-1] // steps))
+        if masked:
+            step_masks = ops.unstack(x[:, :, -1:] > 0.5, steps, axis=1)
+            x = x[:, :, :-1]
         z = ops.unstack(self.project_inputs(x, training=training), steps, axis=1)
         outputs = []
         for j in reversed(range(steps)) if backwards else range(steps):
-            h, states, _ = self.step(z[j], states, training=training, with_gates=False)
+            h, new_states, _ = self.step(z[j], states, training=training, with_gates=False)
+            if masked:
+                keep = step_masks[j]
+                new_states = [ops.where(keep, n, o) for n, o in zip(new_states, states)]
+                h = ops.where(keep, h, ops.zeros_like(h)) if zero_output_for_mask else new_states[0]
+            states = new_states
             outputs.append(h)
         return (ops.concatenate(outputs, axis=-1) if sequences else h), states
 
