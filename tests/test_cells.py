@@ -527,24 +527,25 @@ def chunk_calls(monkeypatch):
     ],
 )
 def test_time_chunking_is_exact(name, options, chunk_calls):
-    rng = np.random.default_rng(11)
-    x = rng.normal(size=(3, 10, 4)).astype("float32")
+    x = np.random.default_rng(11).normal(size=(3, 10, 4)).astype("float32")
+    _assert_chunking_is_exact(name, options, chunk_calls, x, grads=True)
+
+
+def _assert_chunking_is_exact(name, options, chunk_calls, x, grads=False, **call_kwargs):
+    """One step per iteration vs five: same outputs (and gradients), chunk path really taken."""
+    training = "dropout" in options
     results = {}
     for steps in (1, 5):
-        layer = lstm_apps.LSTM(6, name, **options)
+        layer = lstm_apps.LSTM(5, name, **options)
         layer(x)
         layer.set_weights(_fixed_weights(layer))
         calls = chunk_calls(steps)
-        training = "dropout" in options
-        out = layer(x, training=training)
-        outs = [_np(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
-        grads = _grads(layer, x, layer.trainable_weights, training=training)
-        results[steps] = outs, grads, list(calls)
-    assert results[1][2] == []
-    assert results[5][2] and set(results[5][2]) == {5}
-    for a, b in zip(results[1][0], results[5][0]):
-        np.testing.assert_allclose(a, b, atol=1e-5)
-    for a, b in zip(results[1][1], results[5][1]):
+        out = layer(x, training=training, **call_kwargs)
+        results[steps] = [_np(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+        if grads:
+            results[steps] += _grads(layer, x, layer.trainable_weights, training=training)
+        assert set(calls) == ({5} if steps > 1 else set())
+    for a, b in zip(results[1], results[5], strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
@@ -611,14 +612,4 @@ def test_time_chunking_with_masks_is_exact(name, options, chunk_calls):
     kwargs = {}
     if options.pop("initial_state", False):
         kwargs["initial_state"] = [rng.normal(size=(4, 5)).astype("float32")] * 2
-    results = {}
-    for steps in (1, 5):
-        layer = lstm_apps.LSTM(5, name, **options)
-        layer(x)
-        layer.set_weights(_fixed_weights(layer))
-        calls = chunk_calls(steps)
-        out = layer(x, mask=mask, **kwargs)
-        results[steps] = [_np(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
-        assert bool(calls) == (steps > 1)
-    for a, b in zip(results[1], results[5]):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+    _assert_chunking_is_exact(name, options, chunk_calls, x, mask=mask, **kwargs)
