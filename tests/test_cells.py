@@ -509,8 +509,9 @@ def chunk_calls(monkeypatch):
 
     monkeypatch.setattr(LSTMCellBase, "_call_chunk", spy)
 
-    def set_chunk(steps):
+    def set_chunk(steps, min_steps=1):
         monkeypatch.setattr(layers, "_MAX_TIME_CHUNK", steps)
+        monkeypatch.setattr(layers, "_MIN_CHUNKED_STEPS", min_steps)
         calls.clear()
         return calls
 
@@ -561,6 +562,9 @@ def test_time_chunking_applies_only_where_it_is_exact_and_pays(chunk_calls):
     assert calls and set(calls) == {5}
     calls = chunk_calls(5)
     lstm_apps.LSTM(4)(np.ones((2, 7, 3), "float32"))  # 7 is prime: one step per iteration
+    assert calls == []
+    calls = chunk_calls(5, min_steps=20)
+    lstm_apps.LSTM(4)(x)  # short sequences: one step per iteration
     assert calls == []
     calls = chunk_calls(5)
     lstm_apps.LSTM(4)(np.ones((2, 8, 3), "float32"))  # the largest divisor <= 5
