@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from typing import Any
 
@@ -32,6 +33,19 @@ _MAX_TRAINING_CHUNK_UNITS = 64
 #: and a chunked loop takes longer to trace (a stacked Bidirectional test
 #: model with 5 steps compiled 1.7x slower).
 _MIN_CHUNKED_STEPS = 20
+
+
+@contextlib.contextmanager
+def _temporarily(obj: Any, **attributes: Any):
+    """Sets attributes of `obj` for one call (one time loop); puts the old values back."""
+    old = {name: getattr(obj, name) for name in attributes}
+    for name, value in attributes.items():
+        setattr(obj, name, value)
+    try:
+        yield
+    finally:
+        for name, value in old.items():
+            setattr(obj, name, value)
 
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
@@ -70,10 +84,10 @@ class LSTM(keras.layers.RNN):
     Speed: on the TensorFlow backend the layer runs up to five time steps
     per iteration of its time loop (one input matmul for them all), which
     makes it faster than a cell in a plain `keras.layers.RNN`; results are
-    the same. Training loops of more than 64 units, `unroll=True`, and
-    masked sequences with a non-zero initial h (and
-    `zero_output_for_mask=False`) and sequences of fewer than 20 steps run
-    one step per iteration.
+    the same. These run one step per iteration: `unroll=True`, sequences
+    of fewer than 20 steps, training loops of more than 64 units, and
+    masked sequences whose initial state is given or kept by `stateful`
+    (unless `zero_output_for_mask=True`).
 
     Call arguments:
         sequences: A 3-D tensor `(batch, timesteps, features)`.
@@ -147,14 +161,12 @@ class LSTM(keras.layers.RNN):
         # of once per step (W1 training on TensorFlow: 0.79x -> 0.88x of
         # keras.layers.LSTM).
         shape = (ops.shape(sequences)[0], cell.units)
-        cell._loop_peepholes = {
+        peepholes = {
             gate: ops.broadcast_to(getattr(cell, _peephole_name(gate)), shape)
             for gate in cell.spec.peepholes
         }
-        try:
+        with _temporarily(cell, _loop_peepholes=peepholes):
             return self._inner_loop(sequences, initial_state, mask, training)
-        finally:
-            cell._loop_peepholes = None
 
     def _inner_loop(self, sequences, initial_state, mask, training=False):
         steps = self._time_chunk(sequences, mask, training)
@@ -171,22 +183,17 @@ class LSTM(keras.layers.RNN):
         # on idle cores while the recurrence waits, and hoisting them
         # serialises that work.
         projected = self.cell.project_inputs(sequences, training=training)
-        self.cell._inputs_projected = True
-        try:
+        with _temporarily(self.cell, _inputs_projected=True):
             return super().inner_loop(projected, initial_state, mask, training=training)
-        finally:
-            self.cell._inputs_projected = False
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         # Chunked loops reproduce Keras's masked outputs exactly when the
         # initial h is zero (see `_time_chunk`).
-        self._zero_initial_state = initial_state is None and not self.stateful
-        try:
+        zero = initial_state is None and not self.stateful
+        with _temporarily(self, _zero_initial_state=zero):
             return super().call(
                 sequences, initial_state=initial_state, mask=mask, training=training
             )
-        finally:
-            self._zero_initial_state = False
 
     def _time_chunk(self, sequences: Any, mask: Any, training: Any) -> int:
         """Time steps per loop iteration: the largest divisor of the sequence
@@ -220,19 +227,17 @@ class LSTM(keras.layers.RNN):
             sequences = ops.concatenate([sequences, column], axis=-1)
         width = sequences.shape[2]
         chunks = ops.reshape(sequences, (-1, timesteps // steps, steps * width))
-        self.cell._time_chunk = (
+        chunk = (
             steps,
             self.return_sequences,
             self.go_backwards,
             mask is not None,
             self.zero_output_for_mask,
         )
-        try:
+        with _temporarily(self.cell, _time_chunk=chunk):
             last, outputs, states = super().inner_loop(
                 chunks, initial_state, None, training=training
             )
-        finally:
-            self.cell._time_chunk = None
         if self.return_sequences:
             outputs = ops.reshape(outputs, (-1, timesteps, self.cell.units))
             last = outputs[:, -1]

@@ -121,21 +121,16 @@ def test_keras_datasets_source_is_decoded_back_to_text(monkeypatch):
 
 
 def test_max_samples_subsample_stratified_and_seeded():
-    a = imdb.load_imdb(
-        _frame(100),
-        test_data=_frame(50),
-        max_train_samples=40,
-        max_test_samples=10,
-        validation_split=0.25,
-        seed=5,
-    )
-    b = imdb.load_imdb(
-        _frame(100),
-        test_data=_frame(50),
-        max_train_samples=40,
-        max_test_samples=10,
-        validation_split=0.25,
-        seed=5,
+    a, b = (
+        imdb.load_imdb(
+            _frame(100),
+            test_data=_frame(50),
+            max_train_samples=40,
+            max_test_samples=10,
+            validation_split=0.25,
+            seed=5,
+        )
+        for _ in range(2)
     )
     assert a.sizes() == {"train": 30, "val": 10, "test": 10}
     assert a.train_labels.sum() == 15 and a.test_labels.sum() == 5
