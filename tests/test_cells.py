@@ -123,6 +123,32 @@ def test_standard_weight_layout_is_keras():
     assert _np(ours.bias)[4:8].tolist() == [1.0] * 4
 
 
+@pytest.mark.parametrize("name", ["standard", "peephole", "coupled", "fgr"])
+def test_step_adds_the_bias_after_the_recurrent_term_on_request(name):
+    # The per-step loop projects x without the bias and lets `step` add it
+    # after h R (Keras's order); both splits must give the same step.
+    rng = np.random.default_rng(5)
+    layer = lstm_apps.LSTM(4, name)
+    layer(np.zeros((2, 3, 3), "float32"))
+    _randomize(layer, rng)
+    cell = layer.cell
+    x = ops.convert_to_tensor(rng.normal(size=(2, 3)).astype("float32"))
+    states = [
+        ops.convert_to_tensor(rng.normal(size=(2, size)).astype("float32"))
+        for size in cell.state_size
+    ]
+    h_default, s_default, gates_default = cell.step(cell.project_inputs(x), states)
+    h_late, s_late, gates_late = cell.step(
+        cell.project_inputs(x, with_bias=False), states, add_bias=True
+    )
+    h_none, _, _ = cell.step(cell.project_inputs(x, with_bias=False), states)
+    np.testing.assert_allclose(_np(h_late), _np(h_default), atol=1e-6)
+    for a, b in zip(s_late, s_default):
+        np.testing.assert_allclose(_np(a), _np(b), atol=1e-6)
+    assert sorted(gates_late) == sorted(gates_default)
+    assert not np.allclose(_np(h_none), _np(h_default), atol=1e-3)
+
+
 def test_peephole_with_zero_peepholes_is_standard():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(3, 9, 4)).astype("float32")

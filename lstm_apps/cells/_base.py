@@ -273,7 +273,10 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         # Set by `lstm_apps.layers.LSTM` while its loop runs several time
         # steps per iteration: `_call_chunk`'s arguments after `training`.
         self._time_chunk: tuple[Any, ...] | None = None
-        self._loop_peepholes: dict[str, Any] | None = None
+        # Set by `lstm_apps.layers.LSTM` for its loop: the peephole vectors,
+        # in `spec.peepholes` order, side by side and broadcast to
+        # `(batch, len(peepholes) * units)`.
+        self._loop_peepholes: Any = None
 
     # ------------------------------------------------------------------ build
     @property
@@ -359,12 +362,14 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         self.built = True
 
     # ------------------------------------------------------------------- call
-    def project_inputs(self, inputs: Any, training: bool = False) -> Any:
+    def project_inputs(self, inputs: Any, training: bool = False, with_bias: bool = True) -> Any:
         """Input half of the gate pre-activations, `dropout(x) W + b`.
 
         Works on a single step `(batch, features)` or on a whole sequence
         `(batch, time, features)` at once; the dropout mask is the cached one,
-        so it is the same for every step of a sequence.
+        so it is the same for every step of a sequence. With
+        `with_bias=False` the bias is left out (`step(..., add_bias=True)`
+        then adds it).
         """
         if training and 0.0 < self.dropout < 1.0:
             mask = self.get_dropout_mask(inputs if len(inputs.shape) == 2 else inputs[:, 0])
@@ -377,12 +382,12 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
             shape = ops.shape(inputs)
             flat = ops.reshape(inputs, (-1, shape[-1]))
             z = ops.matmul(flat, self.kernel)
-            if self.use_bias:
-                z = z + self.bias
+            if self.use_bias and with_bias:
+                z = ops.add(z, self.bias)
             return ops.reshape(z, (shape[0], shape[1], ops.shape(z)[-1]))
         z = ops.matmul(inputs, self.kernel)
-        if self.use_bias:
-            z = z + self.bias
+        if self.use_bias and with_bias:
+            z = ops.add(z, self.bias)
         return z
 
     def step(
@@ -391,6 +396,7 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         states: Sequence[Any],
         training: bool = False,
         with_gates: bool = True,
+        add_bias: bool = False,
     ) -> tuple[Any, list[Any], dict[str, Any]]:
         """One time step from the input pre-activations `z_x`.
 
@@ -402,17 +408,34 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
             with_gates: whether `gates` must hold every gate; when `False`
                 (the training/inference path) values the step does not need
                 otherwise, such as the coupled cell's `1 - f`, are skipped.
+            add_bias: whether `z_x` was projected without the bias
+                (`project_inputs(..., with_bias=False)`), which the step then
+                adds after the recurrent term.
 
         Returns:
             `(h, new_states, gates)`, where `gates` maps "i", "f", "o", "g"
             to the step's gate values (absent gates are left out; the coupled
             cell's "i" is 1 - f).
         """
+        return self._step(z_x, states, training, with_gates, add_bias, self._step_peepholes())
+
+    def _step(
+        self,
+        z_x: Any,
+        states: Sequence[Any],
+        training: bool,
+        with_gates: bool,
+        add_bias: bool,
+        peepholes: dict[str, Any],
+    ) -> tuple[Any, list[Any], dict[str, Any]]:
+        """`step` with the peephole weights by gate given (`_step_peepholes`)."""
         spec = self._spec
         h_tm1, c_tm1 = states[0], states[1]
         if training and 0.0 < self.recurrent_dropout < 1.0:
             h_tm1 = h_tm1 * self.get_recurrent_dropout_mask(h_tm1)
         z = z_x + ops.matmul(h_tm1, self.recurrent_kernel)
+        if add_bias and self.use_bias:
+            z = ops.add(z, self.bias)
         blocks = spec.blocks
         zs = dict(zip(blocks, ops.split(z, len(blocks), axis=-1)))
         if spec.gate_recurrence:
@@ -430,7 +453,7 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
             if gate in zs:
                 pre = zs[gate]
                 if gate in spec.peepholes:
-                    pre = pre + self._peephole(gate, c_tm1)
+                    pre = pre + c_tm1 * peepholes[gate]
                 gates[gate] = sig(pre)
         z_g, z_o = zs["c"], zs.get("o")
         g = self.activation(z_g) if spec.input_activation else z_g
@@ -446,7 +469,7 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
             c = f_c + gates["i"] * g if "i" in gates else f_c + g
         if z_o is not None:
             if "o" in spec.peepholes:
-                z_o = z_o + self._peephole("o", c)
+                z_o = z_o + c * peepholes["o"]
             gates["o"] = sig(z_o)
         out_c = self.activation(c) if spec.output_activation else c
         h = gates["o"] * out_c if "o" in gates else out_c
@@ -455,19 +478,30 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
             new_states.append(ops.concatenate([gates[g_] for g_ in spec.recurrent_gates], axis=-1))
         return h, new_states, gates
 
-    def _peephole(self, gate: str, c: Any) -> Any:
-        if self._loop_peepholes is not None:
-            return c * self._loop_peepholes[gate]
-        return c * getattr(self, _peephole_name(gate))
+    def _step_peepholes(self) -> dict[str, Any]:
+        """The peephole weights by gate: the vectors themselves, or slices of
+        the layer's broadcast `_loop_peepholes` (one split per loop iteration)."""
+        gates = self._spec.peepholes
+        if not gates:
+            return {}
+        if self._loop_peepholes is None:
+            return {gate: getattr(self, _peephole_name(gate)) for gate in gates}
+        return dict(zip(gates, ops.split(self._loop_peepholes, len(gates), axis=-1)))
 
     def call(self, inputs: Any, states: Sequence[Any], training: bool = False):
         if self._time_chunk is not None:
             return self._call_chunk(inputs, states, training, *self._time_chunk)
         if self._inputs_projected:
-            z_x = inputs
+            z_x, add_bias = inputs, False
         else:
-            z_x = self.project_inputs(inputs, training=training)
-        h, new_states, _ = self.step(z_x, states, training=training, with_gates=False)
+            # The bias goes after the recurrent term, in the order of
+            # `keras.layers.LSTMCell`: on TensorFlow's CPU loop this measured
+            # 4-6% faster in training than adding it to `x W` first (W1).
+            z_x = self.project_inputs(inputs, training=training, with_bias=False)
+            add_bias = True
+        h, new_states, _ = self._step(
+            z_x, states, training, False, add_bias, self._step_peepholes()
+        )
         return h, new_states
 
     def _call_chunk(
@@ -496,9 +530,10 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
             step_masks = ops.unstack(x[:, :, -1:] > 0.5, steps, axis=1)
             x = x[:, :, :-1]
         z = ops.unstack(self.project_inputs(x, training=training), steps, axis=1)
+        peepholes = self._step_peepholes()
         outputs = []
         for j in reversed(range(steps)) if backwards else range(steps):
-            h, new_states, _ = self.step(z[j], states, training=training, with_gates=False)
+            h, new_states, _ = self._step(z[j], states, training, False, False, peepholes)
             if masked:
                 keep = step_masks[j]
                 new_states = [ops.where(keep, n, o) for n, o in zip(new_states, states)]
