@@ -22,6 +22,14 @@ Usage:
     python benchmarks/bench_cells.py                  # everything (~15 min on 2 cores)
     python benchmarks/bench_cells.py --cells standard,peephole,coupled --reps 5
     python benchmarks/bench_cells.py --jit            # also jit_compile=True
+    python benchmarks/bench_cells.py --workloads W1 --processes 5
+
+`--processes N` repeats the whole interleaved measurement in N fresh
+processes and prints, per cell, the median of the N within-process ratios
+and their range. On a shared 2-core machine the speed of one and the same
+model differs by up to ~25% from one process to the next (W1 training of
+`keras.layers.LSTM` measured 30-39 ms per batch), while ratios within a
+process are stable; the median over processes is the steadier figure.
 """
 
 from __future__ import annotations
@@ -175,6 +183,43 @@ def measure_memory(workload: str, cell: str) -> float:
     return json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_mb"]
 
 
+def _speed_child(workload: str, cells: list[str], reps: int, batches: int, jit: bool) -> None:
+    speed = measure_speed(workload, cells, reps, batches, jit)
+    print(json.dumps([[cell, compiled, *value] for (cell, compiled), value in speed.items()]))
+
+
+def measure_speed_in_processes(workload, cells, reps, batches, jit, processes):
+    """`measure_speed` in `processes` fresh processes, one after the other."""
+    command = [sys.executable, __file__, "--speed-child", workload, "--cells", ",".join(cells)]
+    command += ["--reps", str(reps), "--batches", str(batches)] + (["--jit"] if jit else [])
+    runs = []
+    for index in range(processes):
+        out = subprocess.run(command, capture_output=True, text=True, check=True)
+        rows = json.loads(out.stdout.strip().splitlines()[-1])
+        runs.append({(cell, compiled): (train, pred) for cell, compiled, train, pred in rows})
+        print(f"  process {index + 1}/{processes} done", flush=True)
+    return runs
+
+
+def _print_process_table(runs, cells, jit, memory):
+    """Median (and range) over processes of each within-process ratio."""
+    columns = [("train", False, 0), ("pred", False, 1)]
+    if jit:
+        columns += [("jit train", True, 0), ("jit pred", True, 1)]
+    print(f"{'cell':<12}" + "".join(f"{name + ' ratio':>22}" for name, _, _ in columns), end="")
+    print(f"{'train MB ratio':>16}" if memory else "")
+    for cell in cells:
+        line = f"{cell:<12}"
+        for _, compiled, index in columns:
+            ratios = sorted(
+                run[(cell, compiled)][index] / run[("keras_lstm", False)][index] for run in runs
+            )
+            line += f"{np.median(ratios):10.2f} [{ratios[0]:.2f}-{ratios[-1]:.2f}]"
+        if memory:
+            line += f"{memory[cell]:16.2f}"
+        print(line, flush=True)
+
+
 def main() -> None:
     import lstm_apps
 
@@ -185,10 +230,22 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=15, help="batches per timed epoch")
     parser.add_argument("--jit", action="store_true", help="also measure jit_compile=True")
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="repeat the measurement in this many fresh processes; report median ratios",
+    )
     parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--speed-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.processes < 1:
+        parser.error(f"argument --processes: expected a positive integer, got {args.processes}")
     if args.memory_child:
         _peak_rss_child(*args.memory_child)
+        return
+    if args.speed_child:
+        _speed_child(args.speed_child, args.cells.split(","), args.reps, args.batches, args.jit)
         return
     if args.reps < 5:
         print(f"note: --reps {args.reps} < 5; the issue asks for the median of at least 5")
@@ -198,6 +255,21 @@ def main() -> None:
     print(f"backend={keras.backend.backend()} keras={keras.__version__} cores={os.cpu_count()}")
     for workload in args.workloads.split(","):
         print(f"\n== {workload}: {WORKLOADS[workload]}  (reps={args.reps}, batches={args.batches})")
+        if args.processes > 1:
+            runs = measure_speed_in_processes(
+                workload, cells, args.reps, args.batches, args.jit, args.processes
+            )
+            memory = None
+            if not args.no_memory:
+                base_mem = measure_memory(workload, "keras_lstm")
+                memory = {
+                    cell: (measure_memory(workload, cell) if cell != "keras_lstm" else base_mem)
+                    / base_mem
+                    for cell in cells
+                }
+            print(f"median [min-max] over {args.processes} processes of the ratio to keras_lstm")
+            _print_process_table(runs, cells, args.jit, memory)
+            continue
         speed = measure_speed(workload, cells, args.reps, args.batches, args.jit)
         base_train, base_pred = speed[("keras_lstm", False)]
         header = f"{'cell':<12}{'train/s':>9}{'ratio':>7}{'pred/s':>9}{'ratio':>7}"
