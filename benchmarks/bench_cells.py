@@ -196,6 +196,11 @@ def measure_memory(workload: str, cell: str) -> float:
     return json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_mb"]
 
 
+def measure_memories(workload: str, cells: list[str]) -> dict[str, float]:
+    """`measure_memory` of every cell, each in its own process."""
+    return {cell: measure_memory(workload, cell) for cell in cells}
+
+
 def _speed_child(workload: str, cells: list[str], reps: int, batches: int, jit: bool) -> None:
     speed = measure_speed(workload, cells, reps, batches, jit)
     print(json.dumps([[cell, compiled, *value] for (cell, compiled), value in speed.items()]))
@@ -229,7 +234,7 @@ def _print_process_table(runs, cells, jit, memory):
             )
             line += f"{np.median(ratios):10.2f} [{ratios[0]:.2f}-{ratios[-1]:.2f}]"
         if memory:
-            line += f"{memory[cell]:16.2f}"
+            line += f"{memory[cell] / memory['keras_lstm']:16.2f}"
         print(line, flush=True)
 
 
@@ -272,14 +277,7 @@ def main() -> None:
             runs = measure_speed_in_processes(
                 workload, cells, args.reps, args.batches, args.jit, args.processes
             )
-            memory = None
-            if not args.no_memory:
-                base_mem = measure_memory(workload, "keras_lstm")
-                memory = {
-                    cell: (measure_memory(workload, cell) if cell != "keras_lstm" else base_mem)
-                    / base_mem
-                    for cell in cells
-                }
+            memory = None if args.no_memory else measure_memories(workload, cells)
             print(f"median [min-max] over {args.processes} processes of the ratio to keras_lstm")
             _print_process_table(runs, cells, args.jit, memory)
             continue
@@ -291,7 +289,7 @@ def main() -> None:
         if not args.no_memory:
             header += f"{'train MB':>9}{'ratio':>7}"
         print(header)
-        base_mem = None if args.no_memory else measure_memory(workload, "keras_lstm")
+        memory = None if args.no_memory else measure_memories(workload, cells)
         for cell in cells:
             train, pred = speed[(cell, False)]
             line = (
@@ -302,9 +300,9 @@ def main() -> None:
                 line += (
                     f"{jtrain:11.0f}{jtrain / base_train:7.2f}{jpred:10.0f}{jpred / base_pred:7.2f}"
                 )
-            if base_mem is not None:
-                mem = base_mem if cell == "keras_lstm" else measure_memory(workload, cell)
-                line += f"{mem:9.0f}{mem / base_mem:7.2f}"
+            if memory is not None:
+                mem = memory[cell]
+                line += f"{mem:9.0f}{mem / memory['keras_lstm']:7.2f}"
             print(line, flush=True)
     print(
         "\nratios: relative to keras.layers.LSTM (jit columns: relative to keras.layers.LSTM "
