@@ -23,6 +23,7 @@ Usage:
     python benchmarks/bench_cells.py --cells standard,peephole,coupled --reps 5
     python benchmarks/bench_cells.py --jit            # also jit_compile=True
     python benchmarks/bench_cells.py --workloads W1 --processes 5
+    python benchmarks/bench_cells.py --feed dataset   # batch size unknown when traced
 
 `--processes N` repeats the whole interleaved measurement in N fresh
 processes and prints, per cell, the median of the N within-process ratios
@@ -122,7 +123,25 @@ def _batch_times(run) -> float:
     return float(np.median(np.diff(clock.stamps)))
 
 
-def measure_speed(workload, cells, reps, batches, jit):
+def _feeds(x, y, batch: int, feed: str) -> tuple[dict, dict]:
+    """`fit` and `predict` keyword arguments for the data, fed as `feed`.
+
+    "arrays": NumPy arrays, which Keras cuts into batches of a known size
+    (every batch here is full), so the step is traced with a static batch
+    dimension. "dataset": a `tf.data.Dataset` batched without
+    `drop_remainder`, so the step is traced with an unknown batch dimension,
+    as most `tf.data` pipelines (and any epoch with a last partial batch) are.
+    """
+    if feed == "arrays":
+        return dict(x=x, y=y, batch_size=batch), dict(x=x, batch_size=batch)
+    import tensorflow as tf
+
+    train = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch)
+    predict = tf.data.Dataset.from_tensor_slices(x).batch(batch)
+    return dict(x=train), dict(x=predict)
+
+
+def measure_speed(workload, cells, reps, batches, jit, feed="arrays"):
     """Samples/s `(train, predict)` per `(cell, jit_compiled)`.
 
     The plain models are built and measured first, interleaved; with `jit`,
@@ -133,13 +152,14 @@ def measure_speed(workload, cells, reps, batches, jit):
     """
     x, y = data(workload, batches)
     batch = WORKLOADS[workload]["batch"]
+    fit_args, predict_args = _feeds(x, y, batch, feed)
     speed = {}
     for compiled in [False, True] if jit else [False]:
         models = {}
         for cell in cells:
             model = build(workload, cell, compiled)
-            model.fit(x, y, batch_size=batch, epochs=1, verbose=0)  # trace + warm up
-            model.predict(x, batch_size=batch, verbose=0)
+            model.fit(**fit_args, epochs=1, verbose=0)  # trace + warm up
+            model.predict(**predict_args, verbose=0)
             models[(cell, compiled)] = model
         train = {key: [] for key in models}
         predict = {key: [] for key in models}
@@ -147,16 +167,12 @@ def measure_speed(workload, cells, reps, batches, jit):
             for key, model in models.items():
                 train[key].append(
                     _batch_times(
-                        lambda cb, m=model: m.fit(
-                            x, y, batch_size=batch, epochs=1, verbose=0, callbacks=[cb]
-                        )
+                        lambda cb, m=model: m.fit(**fit_args, epochs=1, verbose=0, callbacks=[cb])
                     )
                 )
                 predict[key].append(
                     _batch_times(
-                        lambda cb, m=model: m.predict(
-                            x, batch_size=batch, verbose=0, callbacks=[cb]
-                        )
+                        lambda cb, m=model: m.predict(**predict_args, verbose=0, callbacks=[cb])
                     )
                 )
         for key in models:
@@ -201,15 +217,18 @@ def measure_memories(workload: str, cells: list[str]) -> dict[str, float]:
     return {cell: measure_memory(workload, cell) for cell in cells}
 
 
-def _speed_child(workload: str, cells: list[str], reps: int, batches: int, jit: bool) -> None:
-    speed = measure_speed(workload, cells, reps, batches, jit)
+def _speed_child(
+    workload: str, cells: list[str], reps: int, batches: int, jit: bool, feed: str
+) -> None:
+    speed = measure_speed(workload, cells, reps, batches, jit, feed)
     print(json.dumps([[cell, compiled, *value] for (cell, compiled), value in speed.items()]))
 
 
-def measure_speed_in_processes(workload, cells, reps, batches, jit, processes):
+def measure_speed_in_processes(workload, cells, reps, batches, jit, processes, feed="arrays"):
     """`measure_speed` in `processes` fresh processes, one after the other."""
     command = [sys.executable, __file__, "--speed-child", workload, "--cells", ",".join(cells)]
-    command += ["--reps", str(reps), "--batches", str(batches)] + (["--jit"] if jit else [])
+    command += ["--reps", str(reps), "--batches", str(batches), "--feed", feed]
+    command += ["--jit"] if jit else []
     runs = []
     for index in range(processes):
         out = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -249,6 +268,13 @@ def main() -> None:
     parser.add_argument("--jit", action="store_true", help="also measure jit_compile=True")
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument(
+        "--feed",
+        choices=["arrays", "dataset"],
+        default="arrays",
+        help="NumPy arrays (batch size known when traced) or a tf.data.Dataset "
+        "batched without drop_remainder (batch size unknown when traced)",
+    )
+    parser.add_argument(
         "--processes",
         type=int,
         default=1,
@@ -263,7 +289,9 @@ def main() -> None:
         _peak_rss_child(*args.memory_child)
         return
     if args.speed_child:
-        _speed_child(args.speed_child, args.cells.split(","), args.reps, args.batches, args.jit)
+        _speed_child(
+            args.speed_child, args.cells.split(","), args.reps, args.batches, args.jit, args.feed
+        )
         return
     if args.reps < 5:
         print(f"note: --reps {args.reps} < 5; the issue asks for the median of at least 5")
@@ -272,16 +300,19 @@ def main() -> None:
     cells = ["keras_lstm"] + [c for c in args.cells.split(",") if c and c != "keras_lstm"]
     print(f"backend={keras.backend.backend()} keras={keras.__version__} cores={os.cpu_count()}")
     for workload in args.workloads.split(","):
-        print(f"\n== {workload}: {WORKLOADS[workload]}  (reps={args.reps}, batches={args.batches})")
+        print(
+            f"\n== {workload}: {WORKLOADS[workload]}  "
+            f"(reps={args.reps}, batches={args.batches}, feed={args.feed})"
+        )
         if args.processes > 1:
             runs = measure_speed_in_processes(
-                workload, cells, args.reps, args.batches, args.jit, args.processes
+                workload, cells, args.reps, args.batches, args.jit, args.processes, args.feed
             )
             memory = None if args.no_memory else measure_memories(workload, cells)
             print(f"median [min-max] over {args.processes} processes of the ratio to keras_lstm")
             _print_process_table(runs, cells, args.jit, memory)
             continue
-        speed = measure_speed(workload, cells, args.reps, args.batches, args.jit)
+        speed = measure_speed(workload, cells, args.reps, args.batches, args.jit, args.feed)
         base_train, base_pred = speed[("keras_lstm", False)]
         header = f"{'cell':<12}{'train/s':>9}{'ratio':>7}{'pred/s':>9}{'ratio':>7}"
         if args.jit:

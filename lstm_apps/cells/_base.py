@@ -32,6 +32,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from lstm_apps.cells._tf_gradients import same_shape_gradients
+
 __all__ = ["GateSpec", "LSTMCellBase"]
 
 _GATE_ORDER = ("i", "f", "c", "o")
@@ -489,6 +491,12 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         return dict(zip(gates, ops.split(self._loop_peepholes, len(gates), axis=-1)))
 
     def call(self, inputs: Any, states: Sequence[Any], training: bool = False):
+        # On TensorFlow, leaner gradients for the step's products and sums
+        # when the batch size is unknown at trace time (see `_tf_gradients`).
+        with same_shape_gradients(active=training is True):
+            return self._call(inputs, states, training)
+
+    def _call(self, inputs: Any, states: Sequence[Any], training: bool) -> tuple[Any, list[Any]]:
         if self._time_chunk is not None:
             return self._call_chunk(inputs, states, training, *self._time_chunk)
         if self._inputs_projected:
