@@ -60,27 +60,19 @@ if keras.backend.backend() == "tensorflow":
             tf.reshape(tf.reduce_sum(gy, ry), sy),
         )
 
-    @tf.RegisterGradient(_MUL)
-    def _same_shape_mul_grad(op: Any, grad: Any) -> tuple[Any, Any]:
-        x, y = op.inputs
-        gx, gy = grad * y, grad * x
-        if _same_static_shape(x, y):
-            return gx, gy
-        return _unbroadcast((gx, gy), x, y)
+    def _register(op_type: str, operand_grads: Any) -> None:
+        """Registers `op_type`'s gradient: `operand_grads(grad, x, y)`, reduced
+        over broadcast axes where the operands' static shapes differ."""
 
-    @tf.RegisterGradient(_ADD)
-    def _same_shape_add_grad(op: Any, grad: Any) -> tuple[Any, Any]:
-        x, y = op.inputs
-        if _same_static_shape(x, y):
-            return grad, grad
-        return _unbroadcast((grad, grad), x, y)
+        @tf.RegisterGradient(op_type)
+        def _gradient(op: Any, grad: Any) -> tuple[Any, Any]:
+            x, y = op.inputs
+            grads = operand_grads(grad, x, y)
+            return grads if _same_static_shape(x, y) else _unbroadcast(grads, x, y)
 
-    @tf.RegisterGradient(_SUB)
-    def _same_shape_sub_grad(op: Any, grad: Any) -> tuple[Any, Any]:
-        x, y = op.inputs
-        if _same_static_shape(x, y):
-            return grad, -grad
-        return _unbroadcast((grad, -grad), x, y)
+    _register(_MUL, lambda grad, x, y: (grad * y, grad * x))
+    _register(_ADD, lambda grad, x, y: (grad, grad))
+    _register(_SUB, lambda grad, x, y: (grad, -grad))
 
 
 def same_shape_gradients(active: bool = True) -> contextlib.AbstractContextManager[Any]:
