@@ -35,7 +35,8 @@ def _eager_and_graph_grads(layer, x, signature):
         with tf.GradientTape() as tape:
             tape.watch(x)
             out = layer(x, training=True)
-            loss = tf.reduce_sum(out * tf.sin(tf.range(out.shape[-1], dtype=out.dtype)))
+            out = tf.cast(out, "float32")
+            loss = tf.reduce_sum(out * tf.sin(tf.range(out.shape[-1], dtype="float32")))
         return tape.gradient(loss, weights + [x])
 
     graph = tf.function(grads, input_signature=[signature])
@@ -54,6 +55,24 @@ def test_graph_gradients_with_unknown_batch_match_eager(name, units):
     assert len(eager) == len(layer.trainable_variables) + 1
     for want, got, what in zip(eager, graph, [v.path for v in layer.trainable_variables] + ["x"]):
         np.testing.assert_allclose(got.numpy(), want.numpy(), atol=2e-5, rtol=1e-4, err_msg=what)
+
+
+@pytest.mark.parametrize("name", ["peephole", "coupled"])
+@pytest.mark.parametrize("units", [5, 70])
+def test_graph_gradients_with_unknown_batch_match_eager_in_mixed_float16(name, units):
+    import tensorflow as tf
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        rng = np.random.default_rng(5)
+        x = rng.normal(size=(3, 20, 4)).astype("float32")
+        layer = _randomized(lstm_apps.LSTM(units, name, return_sequences=True), x, rng)
+        eager, graph = _eager_and_graph_grads(layer, x, tf.TensorSpec((None, 20, 4)))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    for want, got in zip(eager, graph):
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=2e-2, rtol=1e-2)
 
 
 @pytest.mark.parametrize("name", ["peephole", "coupled", "fgr"])
@@ -142,6 +161,14 @@ def test_broadcast_operands_get_reduced_gradients(y_shape):
     for want, got in zip(plain, overridden):
         assert got.shape == want.shape
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5)
+
+
+def test_reimporting_the_module_keeps_the_registered_gradients():
+    import importlib
+
+    from lstm_apps.cells import _tf_gradients
+
+    importlib.reload(_tf_gradients)  # registers the same op types again
 
 
 def test_eager_execution_is_untouched():

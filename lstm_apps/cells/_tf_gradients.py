@@ -64,11 +64,15 @@ if keras.backend.backend() == "tensorflow":
         """Registers `op_type`'s gradient: `operand_grads(grad, x, y)`, reduced
         over broadcast axes where the operands' static shapes differ."""
 
-        @tf.RegisterGradient(op_type)
         def _gradient(op: Any, grad: Any) -> tuple[Any, Any]:
             x, y = op.inputs
             grads = operand_grads(grad, x, y)
             return grads if _same_static_shape(x, y) else _unbroadcast(grads, x, y)
+
+        try:
+            tf.RegisterGradient(op_type)(_gradient)
+        except KeyError:  # registered by an earlier import (importlib.reload)
+            pass
 
     _register(_MUL, lambda grad, x, y: (grad * y, grad * x))
     _register(_ADD, lambda grad, x, y: (grad, grad))
