@@ -7,10 +7,12 @@ import collections
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import lstm_apps
 from lstm_apps import cells
 from lstm_apps.cells._tf_gradients import same_shape_gradients
+from tests.test_cells import _randomize
 
 pytestmark = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
@@ -20,14 +22,12 @@ pytestmark = pytest.mark.skipif(
 
 def _randomized(layer, x, rng):
     layer(x)
-    layer.set_weights([rng.normal(0, 0.5, w.shape).astype(w.dtype) for w in layer.get_weights()])
+    _randomize(layer, rng)
     return layer
 
 
 def _eager_and_graph_grads(layer, x, signature):
     """d(sum(out * u))/d(weights, x), eagerly and in a graph traced with `signature`."""
-    import tensorflow as tf
-
     x = tf.constant(x)
     weights = [v.value for v in layer.trainable_variables]
 
@@ -46,8 +46,6 @@ def _eager_and_graph_grads(layer, x, signature):
 @pytest.mark.parametrize("name", cells.names())
 @pytest.mark.parametrize("units", [5, 70])  # the chunked loop, and one step per iteration
 def test_graph_gradients_with_unknown_batch_match_eager(name, units):
-    import tensorflow as tf
-
     rng = np.random.default_rng(0)
     x = rng.normal(size=(3, 20, 4)).astype("float32")
     layer = _randomized(lstm_apps.LSTM(units, name, return_sequences=True), x, rng)
@@ -60,8 +58,6 @@ def test_graph_gradients_with_unknown_batch_match_eager(name, units):
 @pytest.mark.parametrize("name", ["peephole", "coupled"])
 @pytest.mark.parametrize("units", [5, 70])
 def test_graph_gradients_with_unknown_batch_match_eager_in_mixed_float16(name, units):
-    import tensorflow as tf
-
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         rng = np.random.default_rng(5)
@@ -77,8 +73,6 @@ def test_graph_gradients_with_unknown_batch_match_eager_in_mixed_float16(name, u
 
 @pytest.mark.parametrize("name", ["peephole", "coupled", "fgr"])
 def test_graph_gradients_in_keras_rnn_with_mask_match_eager(name):
-    import tensorflow as tf
-
     rng = np.random.default_rng(1)
     x = rng.normal(size=(3, 9, 4)).astype("float32")
     x[0, 6:] = 0.0
@@ -94,7 +88,6 @@ def test_graph_gradients_in_keras_rnn_with_mask_match_eager(name):
 
 def _loop_gradient_ops(layer, signature):
     """Op counts of the backward while-loop bodies of `layer`'s gradient graph."""
-    import tensorflow as tf
 
     @tf.function(input_signature=[signature])
     def grads(x):
@@ -112,8 +105,6 @@ def _loop_gradient_ops(layer, signature):
 
 
 def test_unknown_batch_backward_loop_has_no_broadcast_bookkeeping():
-    import tensorflow as tf
-
     unknown_batch = tf.TensorSpec((None, 30, 8))
     # Keras's own LSTM, for contrast: TensorFlow's gradients of its products
     # and sums reduce over broadcast axes found at run time.
@@ -134,8 +125,6 @@ def test_unknown_batch_backward_loop_has_no_broadcast_bookkeeping():
     ids=["vector", "row", "scalar"],
 )
 def test_broadcast_operands_get_reduced_gradients(y_shape):
-    import tensorflow as tf
-
     rng = np.random.default_rng(2)
     x = tf.constant(rng.normal(size=(4, 3)).astype("float32"))
     y = tf.constant(rng.normal(size=y_shape).astype("float32"))
@@ -172,8 +161,6 @@ def test_reimporting_the_module_keeps_the_registered_gradients():
 
 
 def test_eager_execution_is_untouched():
-    import tensorflow as tf
-
     assert tf.executing_eagerly()
     with same_shape_gradients():
         x = tf.constant([[1.0, 2.0]])
@@ -184,8 +171,6 @@ def test_eager_execution_is_untouched():
 
 
 def test_inference_graphs_keep_tensorflows_gradients_and_export(tmp_path):
-    import tensorflow as tf
-
     rng = np.random.default_rng(3)
     x = rng.normal(size=(10, 12, 3)).astype("float32")
     y = rng.normal(size=(10, 1)).astype("float32")

@@ -50,9 +50,9 @@ if keras.backend.backend() == "tensorflow":
     def _same_static_shape(x: Any, y: Any) -> bool:
         return x.shape.rank is not None and x.shape.as_list() == y.shape.as_list()
 
-    def _unbroadcast(grad: Any, x: Any, y: Any) -> tuple[Any, Any]:
-        """Reduce `(dx, dy)` over the axes that broadcasting expanded."""
-        gx, gy = grad
+    def _unbroadcast(grads: Any, x: Any, y: Any) -> tuple[Any, Any]:
+        """Reduce `grads = (dx, dy)` over the axes that broadcasting expanded."""
+        gx, gy = grads
         sx, sy = tf.shape(x), tf.shape(y)
         rx, ry = tf.raw_ops.BroadcastGradientArgs(s0=sx, s1=sy)
         return (
