@@ -529,28 +529,36 @@ def test_non_3d_input():
 
 
 # --------------------------------------------------------------------------
-# Time chunking: `lstm_apps.LSTM` may run several steps per loop iteration
-# (on by default on TensorFlow only); it must not change any result.
+# Loops: `lstm_apps.LSTM` may run several steps per loop iteration (time
+# chunking), or its one-step loop on transposed step tensors (feature-major);
+# both are on by default on TensorFlow only, and must not change any result.
 
 
 @pytest.fixture
 def chunk_calls(monkeypatch):
-    """Counts `_call_chunk` calls; returns a function that sets the chunk size."""
+    """Records the cell's loop calls, `steps` for a chunk and "fm" for a
+    feature-major step; returns a function that selects the loop."""
     from lstm_apps import layers
     from lstm_apps.cells._base import LSTMCellBase
 
     calls = []
-    original = LSTMCellBase._call_chunk
+    chunk, feature_major = LSTMCellBase._call_chunk, LSTMCellBase._call_feature_major
 
-    def spy(self, inputs, states, training, steps, *args):
-        calls.append(steps)
-        return original(self, inputs, states, training, steps, *args)
+    def chunk_spy(self, inputs, states, training, loop):
+        calls.append(loop.steps)
+        return chunk(self, inputs, states, training, loop)
 
-    monkeypatch.setattr(LSTMCellBase, "_call_chunk", spy)
+    def feature_major_spy(self, inputs, states, training, loop):
+        calls.append("fm")
+        return feature_major(self, inputs, states, training, loop)
 
-    def set_chunk(steps, min_steps=1):
+    monkeypatch.setattr(LSTMCellBase, "_call_chunk", chunk_spy)
+    monkeypatch.setattr(LSTMCellBase, "_call_feature_major", feature_major_spy)
+
+    def set_chunk(steps, min_steps=1, feature_major=False):
         monkeypatch.setattr(layers, "_MAX_TIME_CHUNK", steps)
         monkeypatch.setattr(layers, "_MIN_CHUNKED_STEPS", min_steps)
+        monkeypatch.setattr(layers, "_FEATURE_MAJOR", feature_major)
         calls.clear()
         return calls
 
@@ -573,22 +581,29 @@ def test_time_chunking_is_exact(name, options, chunk_calls):
     _assert_chunking_is_exact(name, options, chunk_calls, x, grads=True)
 
 
+#: The loops compared, `(steps, feature_major)`, and the calls each must make.
+_LOOPS = {(1, False): set(), (1, True): {"fm"}, (5, False): {5}}
+
+
 def _assert_chunking_is_exact(name, options, chunk_calls, x, grads=False, **call_kwargs):
-    """One step per iteration vs five: same outputs (and gradients), chunk path really taken."""
+    """Keras's loop vs the feature-major loop vs five steps per iteration:
+    same outputs (and gradients), each path really taken."""
     training = "dropout" in options
     results = {}
-    for steps in (1, 5):
+    for (steps, feature_major), expected in _LOOPS.items():
         layer = lstm_apps.LSTM(5, name, **options)
         layer(x)
         layer.set_weights(_fixed_weights(layer))
-        calls = chunk_calls(steps)
+        calls = chunk_calls(steps, feature_major=feature_major)
         out = layer(x, training=training, **call_kwargs)
-        results[steps] = [_np(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+        result = [_np(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
         if grads:
-            results[steps] += _grads(layer, x, layer.trainable_weights, training=training)
-        assert set(calls) == ({5} if steps > 1 else set())
-    for a, b in zip(results[1], results[5], strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+            result += _grads(layer, x, layer.trainable_weights, training=training)
+        assert set(calls) == expected
+        results[steps, feature_major] = result
+    for loop in list(_LOOPS)[1:]:
+        for a, b in zip(results[1, False], results[loop], strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-5)
 
 
 def _fixed_weights(layer):
@@ -633,6 +648,27 @@ def test_time_chunking_applies_only_where_it_is_exact_and_pays(chunk_calls):
     assert calls == []
     wide(x, training=False)
     assert calls and set(calls) == {5}
+
+
+def test_feature_major_loop_applies_where_it_is_exact(chunk_calls):
+    x = np.ones((2, 10, 3), "float32")
+    mask = np.ones((2, 10), bool)
+    state = [np.ones((2, 4), "float32")] * 2
+    calls = chunk_calls(1, feature_major=True)
+    lstm_apps.LSTM(4)(x)
+    assert set(calls) == {"fm"}
+    calls.clear()
+    lstm_apps.LSTM(4, unroll=True)(x, mask=mask)
+    assert set(calls) == {"fm"}
+    calls.clear()
+    # A given initial h: Keras outputs 0, not h, for leading masked steps.
+    lstm_apps.LSTM(4)(x, mask=mask, initial_state=state)
+    assert calls == []
+    lstm_apps.LSTM(4, zero_output_for_mask=True)(x, mask=mask, initial_state=state)
+    assert set(calls) == {"fm"}
+    calls = chunk_calls(5, feature_major=True)
+    lstm_apps.LSTM(4)(x)  # chunking comes first
+    assert set(calls) == {5}
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,10 @@ def test_graph_gradients_with_unknown_batch_match_eager(name, units):
     eager, graph = _eager_and_graph_grads(layer, x, tf.TensorSpec((None, 20, 4)))
     assert len(eager) == len(layer.trainable_variables) + 1
     for want, got, what in zip(eager, graph, [v.path for v in layer.trainable_variables] + ["x"]):
-        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=2e-5, rtol=1e-4, err_msg=what)
+        # Graph and eager kernels sum in different orders: float32 rounding
+        # of the largest terms (|x grads| reach ~80 here) bounds the error.
+        atol = 2e-5 + 5e-6 * float(np.abs(want.numpy()).max())
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=atol, rtol=1e-4, err_msg=what)
 
 
 @pytest.mark.parametrize("name", ["peephole", "coupled"])
@@ -68,7 +71,10 @@ def test_graph_gradients_with_unknown_batch_match_eager_in_mixed_float16(name, u
         keras.mixed_precision.set_global_policy("float32")
     for want, got in zip(eager, graph):
         assert got.dtype == want.dtype
-        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=2e-2, rtol=1e-2)
+        # float16 sums over 20 steps: allow a few units in the last place of
+        # the largest entry.
+        atol = 5e-3 * float(np.abs(want.numpy()).max())
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=atol, rtol=1e-2)
 
 
 @pytest.mark.parametrize("name", ["peephole", "coupled", "fgr"])
