@@ -105,7 +105,7 @@ class LSTM(keras.layers.RNN):
     >>> import numpy as np
     >>> import lstm_apps
     >>> layer = lstm_apps.LSTM(8, variant="peephole", return_sequences=True)
-    >>> layer(np.zeros((2, 10, 3), "float32")).shape
+    >>> tuple(layer(np.zeros((2, 10, 3), "float32")).shape)
     (2, 10, 8)
     >>> type(layer.cell).__name__
     'PeepholeLSTMCell'

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import keras
 import numpy as np
 import pandas as pd
@@ -517,17 +515,6 @@ def test_gate_trace_lookup_errors():
     with pytest.raises(ValueError, match=r"`direction`.*got 'up'"):
         trace.get("rnn", "up")
     assert isinstance(trace, GateTrace) and "rnn: nig 2x4x2" in repr(trace)
-
-
-# ------------------------------------------------------------------- docs
-@pytest.mark.parametrize(
-    "module", ["lstm_apps.gates", "lstm_apps.plots.gates", "lstm_apps.callbacks"]
-)
-def test_docstring_examples_run(module):
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_public_api():

@@ -57,7 +57,7 @@ class CoupledLSTMCell(LSTMCellBase):
     >>> import numpy as np, keras
     >>> from lstm_apps.cells import CoupledLSTMCell
     >>> cell = CoupledLSTMCell(4)
-    >>> keras.layers.RNN(cell)(np.ones((2, 5, 3), "float32")).shape
+    >>> tuple(keras.layers.RNN(cell)(np.ones((2, 5, 3), "float32")).shape)
     (2, 4)
     >>> tuple(cell.kernel.shape)
     (3, 12)

@@ -57,7 +57,7 @@ class PeepholeLSTMCell(LSTMCellBase):
     >>> import numpy as np, keras
     >>> from lstm_apps.cells import PeepholeLSTMCell
     >>> cell = PeepholeLSTMCell(4)
-    >>> keras.layers.RNN(cell)(np.ones((2, 5, 3), "float32")).shape
+    >>> tuple(keras.layers.RNN(cell)(np.ones((2, 5, 3), "float32")).shape)
     (2, 4)
     >>> [w.path.split("/")[-1] for w in cell.weights][3:]
     ['input_gate_peephole_weights', 'forget_gate_peephole_weights', 'output_gate_peephole_weights']

@@ -63,7 +63,7 @@ class StandardLSTMCell(LSTMCellBase):
     >>> import numpy as np, keras
     >>> from lstm_apps.cells import StandardLSTMCell
     >>> layer = keras.layers.RNN(StandardLSTMCell(4), return_sequences=True)
-    >>> layer(np.ones((2, 5, 3), "float32")).shape
+    >>> tuple(layer(np.ones((2, 5, 3), "float32")).shape)
     (2, 5, 4)
     """
 

@@ -134,7 +134,7 @@ class VariantLSTMCell(LSTMCellBase):
     >>> import numpy as np, keras
     >>> from lstm_apps.cells import VariantLSTMCell
     >>> cell = VariantLSTMCell(4, variant="nig")
-    >>> keras.layers.RNN(cell)(np.ones((2, 5, 3), "float32")).shape
+    >>> tuple(keras.layers.RNN(cell)(np.ones((2, 5, 3), "float32")).shape)
     (2, 4)
     >>> cell.spec.blocks
     ('f', 'c', 'o')
