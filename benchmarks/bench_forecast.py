@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         table = per_step.pivot(index="cell", columns="step", values=ratio).loc[args.cells]
         print(f"\nmodel MAE / {ratio} MAE, per step:")
         print(table.to_string(**fmt))
-    print("\nSummary (target: max floor and max oracle <= 1.02, below every baseline):")
+    print("\nSummary (target: max floor and max oracle <= 1.02, below every baseline; "
+          "`seconds` of the default job, the standard cell, at most 120):")
     print(summary.to_string(index=False, **fmt))
 
     real = None

@@ -10,7 +10,6 @@ import re
 import runpy
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import keras
@@ -390,13 +389,12 @@ def test_recipe_script_runs_with_quick_settings(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_default_cli_job_reaches_the_noise_floor_in_two_minutes(tmp_path, monkeypatch, capsys):
+def test_default_cli_job_reaches_the_noise_floor(tmp_path, monkeypatch, capsys):
+    # Its wall time (budget: 2 minutes) is measured by benchmarks/bench_forecast.py,
+    # not asserted here: timings depend on the machine's load.
     monkeypatch.chdir(tmp_path)
-    started = time.perf_counter()
     assert main(["forecast", "--progress", "0"]) == 0
-    seconds = time.perf_counter() - started
     out = capsys.readouterr().out
-    assert seconds < 120, seconds
     run_dir = next((tmp_path / "runs" / "forecast").iterdir())
     assert out.strip().endswith(f"Run folder: {run_dir.relative_to(tmp_path)}")
     metrics = json.loads((run_dir / "metrics.json").read_text())
