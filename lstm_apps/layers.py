@@ -51,6 +51,15 @@ def _temporarily(obj: Any, **attributes: Any):
             setattr(obj, name, value)
 
 
+def _with_mask_column(sequences: Any, mask: Any) -> Any:
+    """`sequences` with the mask (1 or 0) as one more feature, if there is one:
+    the cell's loop calls then see each step's mask with its input."""
+    if mask is None:
+        return sequences
+    column = ops.expand_dims(ops.cast(mask, sequences.dtype), -1)
+    return ops.concatenate([sequences, column], axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="lstm_apps")
 class LSTM(keras.layers.RNN):
     """Recurrent layer running any lstm_apps cell or variant, chosen by name.
@@ -162,11 +171,7 @@ class LSTM(keras.layers.RNN):
         steps = self._time_chunk(sequences, mask, training)
         if steps > 1:
             return self._chunked_loop(steps, sequences, initial_state, mask, training)
-        # Masked outputs are Keras's exactly only when the initial h is zero
-        # (see `_time_chunk`).
-        if _FEATURE_MAJOR and (
-            mask is None or self.zero_output_for_mask or self._zero_initial_state
-        ):
+        if _FEATURE_MAJOR and self._mask_input_is_exact(mask):
             return self._feature_major_loop(sequences, initial_state, mask, training)
         loop = _Loop(
             peepholes=self._peepholes(ops.shape(sequences)[0]), projected=_HOIST_PROJECTION
@@ -228,9 +233,7 @@ class LSTM(keras.layers.RNN):
             input_mask = ops.transpose(cell.get_dropout_mask(sequences[:, 0]))
         if dropout and 0.0 < cell.recurrent_dropout < 1.0:
             recurrent_mask = ops.transpose(cell.get_recurrent_dropout_mask(initial_state[0]))
-        if mask is not None:
-            column = ops.expand_dims(ops.cast(mask, sequences.dtype), -1)
-            sequences = ops.concatenate([sequences, column], axis=-1)
+        sequences = _with_mask_column(sequences, mask)
         # (features, time, batch): Keras's loop swaps the first two axes.
         sequences = ops.transpose(sequences, (2, 1, 0))
 
@@ -269,6 +272,13 @@ class LSTM(keras.layers.RNN):
                 sequences, initial_state=initial_state, mask=mask, training=training
             )
 
+    def _mask_input_is_exact(self, mask: Any) -> bool:
+        """Whether a loop that carries the mask with the inputs (see
+        `_with_mask_column`) gives Keras's masked outputs: a masked first
+        step outputs 0 in Keras's loop, the initial h in ours, so the
+        initial h must be zero unless masked steps output zeros anyway."""
+        return mask is None or self.zero_output_for_mask or self._zero_initial_state
+
     def _time_chunk(self, sequences: Any, mask: Any, training: Any) -> int:
         """Time steps per loop iteration: the largest divisor of the sequence
         length up to `_MAX_TIME_CHUNK`, or 1 where chunking does not apply."""
@@ -279,8 +289,7 @@ class LSTM(keras.layers.RNN):
             return 1
         if training not in (False, None) and self.cell.units > _MAX_TRAINING_CHUNK_UNITS:
             return 1
-        if mask is not None and not (self.zero_output_for_mask or self._zero_initial_state):
-            # A masked first step outputs 0 in Keras's loop, the initial h here.
+        if not self._mask_input_is_exact(mask):
             return 1
         return max(k for k in range(1, _MAX_TIME_CHUNK + 1) if timesteps % k == 0)
 
@@ -296,9 +305,7 @@ class LSTM(keras.layers.RNN):
         # loop measured slower in inference: W1 predict 1.03x of Keras
         # against 1.15x.)
         timesteps = sequences.shape[1]
-        if mask is not None:
-            column = ops.expand_dims(ops.cast(mask, sequences.dtype), -1)
-            sequences = ops.concatenate([sequences, column], axis=-1)
+        sequences = _with_mask_column(sequences, mask)
         width = sequences.shape[2]
         chunks = ops.reshape(sequences, (-1, timesteps // steps, steps * width))
         loop = _Loop(
