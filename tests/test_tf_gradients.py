@@ -136,12 +136,11 @@ def test_broadcast_operands_get_reduced_gradients(y_shape):
     y = tf.constant(rng.normal(size=y_shape).astype("float32"))
 
     def grads(x, y, override):
-        with tf.GradientTape() as tape:
-            tape.watch([x, y])
-            with same_shape_gradients(override):
-                out = (x * y + y) * x + x - (y - x * x)
-            loss = tf.reduce_sum(out * out)
-        return tape.gradient(loss, [x, y])
+        # Symbolic gradients, as in the time loop's backward pass (a tape
+        # outside a while loop records TensorFlow's own gradients).
+        with same_shape_gradients(override):
+            out = (x * y + y) * x + x - (y - x * x)
+        return tf.gradients(tf.reduce_sum(out * out), [x, y])
 
     signature = [tf.TensorSpec((None, 3)), tf.TensorSpec(y_shape)]
     plain = tf.function(lambda x, y: grads(x, y, False), input_signature=signature)(x, y)
@@ -164,6 +163,19 @@ def test_reimporting_the_module_keeps_the_registered_gradients():
     from lstm_apps.cells import _tf_gradients
 
     importlib.reload(_tf_gradients)  # registers the same op types again
+    x = tf.constant([[1.0, 2.0]])
+    w = tf.constant([[3.0, -4.0]])
+
+    @tf.function
+    def grad(x):
+        # Symbolic gradients, as in the time loop's backward pass (a tape
+        # outside a while loop records TensorFlow's own gradients).
+        with _tf_gradients.same_shape_gradients(active=True):
+            y = x * w
+        return tf.gradients(tf.reduce_sum(y), x)[0]
+
+    assert "LstmAppsSameShapeMul" in str(grad.get_concrete_function(x).graph.as_graph_def())
+    np.testing.assert_allclose(grad(x).numpy(), w.numpy())
 
 
 def test_eager_execution_is_untouched():

@@ -28,7 +28,10 @@ without these gradients in the same process, median of 3 processes for W1 and
 
 The cells use them in training calls (`training=True`, as in `fit`) traced
 into a graph; inference, eager execution and the JAX and torch backends are
-unaffected.
+unaffected. TensorFlow applies such overrides where it builds gradients
+symbolically: the backward pass of a while loop (the RNN's time loop) and
+`tf.gradients`. A `GradientTape` recording ops outside a loop keeps
+TensorFlow's own gradients.
 """
 
 from __future__ import annotations
