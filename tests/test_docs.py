@@ -10,9 +10,14 @@ import pytest
 
 import lstm_apps
 
-_MODULES = ["lstm_apps"] + sorted(
-    m.name for m in pkgutil.walk_packages(lstm_apps.__path__, "lstm_apps.")
-)
+_FINDER = doctest.DocTestFinder()
+#: The package's modules that have docstring examples.
+_DOCUMENTED = [
+    name
+    for name in ["lstm_apps"]
+    + sorted(m.name for m in pkgutil.walk_packages(lstm_apps.__path__, "lstm_apps."))
+    if any(test.examples for test in _FINDER.find(importlib.import_module(name)))
+]
 #: The cell modules' examples also run under the JAX and torch backends.
 _CELL_MODULES = {"lstm_apps.cells", "lstm_apps.layers"}
 
@@ -23,19 +28,15 @@ def _is_cell_module(name: str) -> bool:
 
 @pytest.mark.parametrize(
     "module",
-    [pytest.param(m, marks=pytest.mark.backend) if _is_cell_module(m) else m for m in _MODULES],
+    [pytest.param(m, marks=pytest.mark.backend) if _is_cell_module(m) else m for m in _DOCUMENTED],
 )
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_public_modules_have_examples():
     # Guards the test above against finding nothing to run.
-    finder = doctest.DocTestFinder()
-    documented = {
-        m for m in _MODULES if any(t.examples for t in finder.find(importlib.import_module(m)))
-    }
     assert {
         "lstm_apps.gates",
         "lstm_apps.plots.gates",
@@ -45,4 +46,4 @@ def test_public_modules_have_examples():
         "lstm_apps.recipes.forecast",
         "lstm_apps.recipes.sentiment",
         "lstm_apps.tuning.search",
-    } <= documented
+    } <= set(_DOCUMENTED)
