@@ -39,7 +39,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from lstm_apps.cells._base import LSTMCellBase
+from lstm_apps.cells import MinGRUCell, MinLSTMCell, MLSTMCell, SLSTMCell
+from lstm_apps.cells._base import GateSpec, LSTMCellBase
 from lstm_apps.cells.standard import StandardLSTMCell
 
 __all__ = ["GATE_NAMES", "GateTrace", "LayerTrace", "trace_gates"]
@@ -87,7 +88,11 @@ class LayerTrace:
         values: `"i"`, `"f"`, `"o"`, `"g"`, `"c"`, `"h"` -> float32 array
             `(batch, time, units)`, in the time order of the *input*, also for
             a layer that reads it backwards. Steps that the mask skipped hold
-            NaN. Gates the cell does not have are not in it.
+            NaN. Gates the cell does not have are not in it. For the sLSTM,
+            "i" and "f" are the stabilised exponential gates i' and f' (in
+            (0, 1] from the second step on; the raw input gate is
+            i' * exp(m)), and the values also
+            hold the normaliser `"n"` and the stabiliser `"m"`.
         mask: Bool array `(batch, time)`: `True` where the layer processed the
             step, `False` where the mask skipped it.
         absent: Gates the cell does not have, with the constant the cell uses
@@ -373,7 +378,24 @@ class _Site:
     bidirectional: bool = False
 
 
+#: Cells of the family that gate tracing does not cover, with the reason.
+_UNTRACEABLE = {
+    MinLSTMCell: "it has no cell state and no output gate",
+    MinGRUCell: "it has no cell state and no output gate",
+    MLSTMCell: "its gates are one per head and its memory a matrix per head",
+}
+
+
 def _cell_name(cell: Any) -> str | None:
+    for klass, why in _UNTRACEABLE.items():
+        if isinstance(cell, klass):
+            raise ValueError(
+                f"Gate tracing does not cover the {type(cell).__name__} ({cell.name!r}): "
+                f"{why}, so it has no LSTM gates to show. Trace the LSTM and sLSTM "
+                "layers of a model without it."
+            )
+    if isinstance(cell, SLSTMCell):
+        return "slstm"
     if isinstance(cell, LSTMCellBase):
         variant = getattr(cell, "variant", None)
         if variant:
@@ -597,10 +619,10 @@ class _Holder:
         self.__dict__.update(items)
 
 
-def _source_cell(rnn: Any) -> LSTMCellBase:
+def _source_cell(rnn: Any) -> LSTMCellBase | SLSTMCell:
     """A cell with `project_inputs`/`step`: the layer's own, or a twin on its weights."""
     cell = rnn.cell
-    if isinstance(cell, LSTMCellBase):
+    if isinstance(cell, (LSTMCellBase, SLSTMCell)):
         return cell
     # keras.layers.LSTMCell: same weight layout as StandardLSTMCell; point the
     # twin at the very same variables (nothing is copied).
@@ -622,15 +644,22 @@ def _source_cell(rnn: Any) -> LSTMCellBase:
     return twin
 
 
-def _emitted(cell: LSTMCellBase) -> tuple[str, ...]:
-    gates = tuple(g for g in ("i", "f", "o") if cell.spec.has_gate(g))
+def _spec(cell: LSTMCellBase | SLSTMCell) -> GateSpec:
+    """The cell's gate structure (the sLSTM has all of i, f and o)."""
+    return cell.spec if isinstance(cell, LSTMCellBase) else GateSpec()
+
+
+def _emitted(cell: LSTMCellBase | SLSTMCell) -> tuple[str, ...]:
+    gates = tuple(g for g in ("i", "f", "o") if _spec(cell).has_gate(g))
+    if isinstance(cell, SLSTMCell):
+        return gates + ("g", "n", "m", "c", "h")
     return gates + ("g", "c", "h")
 
 
 class _GateCell(keras.layers.Layer):
     """Runs a cell's step and emits `[gates..., c, h]` as its output."""
 
-    def __init__(self, source: LSTMCellBase) -> None:
+    def __init__(self, source: LSTMCellBase | SLSTMCell) -> None:
         super().__init__(dtype=source.dtype_policy, name=f"{source.name}_gates")
         self._ref = _Holder(source=source)
         self.keys = _emitted(source)
@@ -642,7 +671,8 @@ class _GateCell(keras.layers.Layer):
 
     def call(self, inputs: Any, states: Any, training: bool = False) -> Any:
         h, new_states, gates = self._ref.source.step(inputs, states, training=False)
-        parts = [gates[k] for k in self.keys[:-2]] + [new_states[1], h]
+        named = {**gates, "c": new_states[1], "h": h}
+        parts = [named[k] for k in self.keys]
         return ops.concatenate(parts, axis=-1), new_states
 
     def get_initial_state(self, batch_size: Any = None) -> list[Any]:
@@ -885,7 +915,7 @@ class _Tracer:
                     key: np.ascontiguousarray(values[:, :, k * units : (k + 1) * units])
                     for k, key in enumerate(twin.cell.keys)
                 }
-                spec = twin.source.spec
+                spec = _spec(twin.source)
                 absent = {g: _ABSENT_VALUE[g] for g in ("i", "f", "o") if not spec.has_gate(g)}
                 computed = {"i": "1 - f"} if spec.coupled else {}
                 traces.append(

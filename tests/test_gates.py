@@ -11,7 +11,7 @@ import lstm_apps
 from lstm_apps import cells
 from lstm_apps.gates import GateTrace, LayerTrace, trace_gates
 
-ALL_CELLS = cells.names()
+ALL_CELLS = cells.names("lstm")  # sLSTM tracing: tests/test_xlstm.py
 STEPS, FEATURES = 6, 3
 
 

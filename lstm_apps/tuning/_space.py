@@ -128,7 +128,7 @@ def _bad(name: str, expected: str, value: Any) -> ValueError:
 
 
 def expand_cells(cells: Any, argument: str = "cells") -> tuple[str, ...]:
-    """Cell names with the groups "default", "ablations" and "all" expanded.
+    """Cell names with the groups "default", "ablations", "xlstm", "min" and "all" expanded.
 
     Args:
         cells: A cell name, a group name or a sequence of them.
@@ -143,7 +143,9 @@ def expand_cells(cells: Any, argument: str = "cells") -> tuple[str, ...]:
     main = ("standard", "peephole", "coupled")
     groups = {
         "default": DEFAULT_CELLS,
-        "ablations": tuple(n for n in cells_module.names() if n not in main),
+        "ablations": tuple(n for n in cells_module.names("lstm") if n not in main),
+        "xlstm": tuple(cells_module.names("xlstm")),
+        "min": tuple(cells_module.names("min")),
         "all": tuple(recipe_cells()),
     }
     items = [cells] if isinstance(cells, str) else cells

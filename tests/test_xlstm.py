@@ -1,0 +1,349 @@
+"""xLSTM's sLSTM and mLSTM cells, on whichever Keras backend is active.
+
+The references are float64 NumPy implementations written from the paper's
+equations (Beck et al. 2024, section 2 and appendix A), independent of the
+cells' code: the sLSTM with its heads' block-diagonal recurrent matrix built
+out in full, the mLSTM with its matrix memory updated one step at a time.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+import lstm_apps
+from lstm_apps import cells
+from lstm_apps.cells import MLSTMCell, ScanRNN, SLSTMCell
+from tests.test_min_rnn import save_and_load_in_fresh_process
+
+BACKEND = keras.backend.backend()
+# The tests marked `backend` also run under JAX and torch (.ci/run); the
+# others (training, saving, registration, tracing) exercise no backend-specific
+# code of these cells and run on TensorFlow only, keeping those stages short.
+
+
+def _on_tensorflow_else(cases, elsewhere):
+    """Every case on TensorFlow, a few on the other backends (same code)."""
+    return list(cases) if BACKEND == "tensorflow" else list(elsewhere)
+
+
+def _np(x):
+    return np.asarray(ops.convert_to_numpy(x))
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _log_sigmoid(x):
+    return -np.logaddexp(0.0, -x)
+
+
+def _randomized(cell, features, rng, scale=0.5):
+    cell.build((None, features))
+    cell.set_weights([rng.normal(0, scale, w.shape).astype("float32") for w in cell.get_weights()])
+    return cell
+
+
+def _predict(layer, x):
+    """`layer(x)` through `Model.predict`: a compiled loop, fast over long sequences."""
+    model = keras.Sequential([keras.Input(x.shape[1:]), layer])
+    return model.predict(x, batch_size=len(x), verbose=0)
+
+
+def _weights(cell):
+    """kernel, recurrent_kernel, bias of an sLSTM cell, as float64 arrays."""
+    return (_np(w).astype(np.float64) for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
+
+
+def slstm_reference(x, kernel, recurrent, bias, forget_gate="sigmoid"):
+    """sLSTM with the stabiliser, float64: returns every h, and every (i', f', n, m)."""
+    x = x.astype(np.float64)
+    batch, steps, _ = x.shape
+    _, heads, d, _ = recurrent.shape
+    units = heads * d
+    full = np.zeros((units, 4 * units))  # block-diagonal, gate blocks i, f, z, o
+    for g in range(4):
+        for k in range(heads):
+            full[k * d : (k + 1) * d, g * units + k * d : g * units + (k + 1) * d] = recurrent[g, k]
+    h = c = n = m = np.zeros((batch, units))
+    hs, extra = [], []
+    for t in range(steps):
+        pre = x[:, t] @ kernel + h @ full + bias
+        i_t, f_t, z_t, o_t = np.split(pre, 4, axis=-1)
+        log_f = f_t if forget_gate == "exp" else _log_sigmoid(f_t)
+        m_new = i_t if t == 0 else np.maximum(log_f + m, i_t)
+        i_s, f_s = np.exp(i_t - m_new), np.exp(log_f + m - m_new)
+        c = f_s * c + i_s * np.tanh(z_t)
+        n = f_s * n + i_s
+        h = _sigmoid(o_t) * c / n
+        m = m_new
+        hs.append(h)
+        extra.append((i_s, f_s, n, m))
+    return np.stack(hs, axis=1), extra
+
+
+def mlstm_reference(x, kernel, bias, heads, stabilised=True):
+    """mLSTM step by step, float64; without the stabiliser when `stabilised` is False."""
+    x = x.astype(np.float64)
+    batch, steps, _ = x.shape
+    units = (kernel.shape[1] - 2 * heads) // 4
+    d = units // heads
+    c_mat = np.zeros((batch, heads, d, d))
+    n = np.zeros((batch, heads, d))
+    m = np.zeros((batch, heads))
+    hs = []
+    for t in range(steps):
+        pre = x[:, t] @ kernel + bias
+        blocks = [pre[:, j * units : (j + 1) * units] for j in range(4)]
+        q, k, v, o = (b.reshape(batch, heads, d) for b in blocks)
+        k = k / np.sqrt(d)
+        i_t, f_t = pre[:, 4 * units : 4 * units + heads], pre[:, 4 * units + heads :]
+        if stabilised:
+            m_new = np.maximum(_log_sigmoid(f_t) + m, i_t)
+            i_g, f_g = np.exp(i_t - m_new), np.exp(_log_sigmoid(f_t) + m - m_new)
+            floor = np.exp(-m_new)
+            m = m_new
+        else:
+            i_g, f_g, floor = np.exp(i_t), _sigmoid(f_t), np.ones_like(i_t)
+        c_mat = f_g[..., None, None] * c_mat + i_g[..., None, None] * (
+            v[..., :, None] * k[..., None, :]
+        )
+        n = f_g[..., None] * n + i_g[..., None] * k
+        num = np.einsum("bhvk,bhk->bhv", c_mat, q)
+        den = np.maximum(np.abs(np.sum(n * q, axis=-1)), floor) + (1e-6 if stabilised else 0)
+        h = _sigmoid(o).reshape(batch, heads, d) * num / den[..., None]
+        hs.append(h.reshape(batch, units))
+    return np.stack(hs, axis=1)
+
+
+@pytest.mark.backend
+@pytest.mark.parametrize(
+    "heads, forget_gate",
+    _on_tensorflow_else(
+        [(1, "sigmoid"), (2, "sigmoid"), (1, "exp"), (2, "exp")], [(2, "sigmoid"), (1, "exp")]
+    ),
+)
+def test_slstm_matches_numpy_reference(heads, forget_gate):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 10, 4)).astype("float32")
+    cell = _randomized(SLSTMCell(6, num_heads=heads, forget_gate=forget_gate), 4, rng)
+    kernel, recurrent, bias = _weights(cell)
+    want, extra = slstm_reference(x, kernel, recurrent, bias, forget_gate)
+    got = keras.layers.RNN(cell, return_sequences=True, return_state=True)(x)
+    np.testing.assert_allclose(_np(got[0]), want, rtol=1e-4, atol=1e-5)
+    _, f_s, n, m = extra[-1]
+    np.testing.assert_allclose(_np(got[3]), n, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(_np(got[4]), m, rtol=1e-4, atol=1e-5)
+
+
+def test_slstm_heads_are_block_diagonal():
+    """With two heads, the first head's outputs do not move when the second
+    head's inputs do: the recurrent weights join units of one head only."""
+    rng = np.random.default_rng(1)
+    cell = SLSTMCell(4, num_heads=2)
+    cell.build((None, 4))
+    kernel = np.zeros((4, 16), "float32")
+    for g in range(4):  # input features 0-1 feed head 0, features 2-3 head 1
+        kernel[:2, g * 4 : g * 4 + 2] = rng.normal(size=(2, 2))
+        kernel[2:, g * 4 + 2 : g * 4 + 4] = rng.normal(size=(2, 2))
+    cell.kernel.assign(kernel)
+    cell.recurrent_kernel.assign(rng.normal(size=(4, 2, 2, 2)).astype("float32"))
+    layer = keras.layers.RNN(cell, return_sequences=True)
+    x = rng.normal(size=(2, 8, 4)).astype("float32")
+    y = x.copy()
+    y[:, :, 2:] = rng.normal(size=(2, 8, 2))
+    a, b = _np(layer(x)), _np(layer(y))
+    np.testing.assert_allclose(a[..., :2], b[..., :2], rtol=1e-6, atol=1e-6)
+    assert not np.allclose(a[..., 2:], b[..., 2:])
+
+
+@pytest.mark.backend
+@pytest.mark.parametrize("heads", _on_tensorflow_else([1, 2], [2]))
+def test_mlstm_matches_numpy_reference_stabilised_or_not(heads):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(3, 10, 4)).astype("float32")
+    cell = _randomized(MLSTMCell(6, num_heads=heads), 4, rng)
+    kernel, bias = (w.astype(np.float64) for w in cell.get_weights())
+    want = mlstm_reference(x, kernel, bias, heads)
+    # The stabiliser changes nothing but the scale the states are kept at
+    # (up to the reference implementation's eps).
+    np.testing.assert_allclose(mlstm_reference(x, kernel, bias, heads, False), want, rtol=1e-4)
+    stepped = keras.layers.RNN(cell, return_sequences=True)(x)
+    parallel = ScanRNN(cell, return_sequences=True)(x)
+    np.testing.assert_allclose(_np(stepped), want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(_np(parallel), want, rtol=1e-4, atol=1e-5)
+
+
+_MASK = np.ones((4, 9), bool)
+_MASK[0, :3] = False
+_MASK[1, 5:] = False
+_MASK[2, 4] = False
+_MASK[3, :] = False
+
+
+@pytest.mark.backend
+@pytest.mark.parametrize(
+    "options",
+    _on_tensorflow_else(
+        [
+            {},
+            {"go_backwards": True},
+            {"mask": True},
+            {"mask": True, "go_backwards": True},
+            {"mask": True, "zero_output_for_mask": True},
+            {"initial_state": True},
+        ],
+        [{"mask": True, "go_backwards": True}, {"initial_state": True}],
+    ),
+    ids=lambda o: "-".join(o) or "plain",
+)
+def test_mlstm_parallel_form_equals_recurrent_form(options):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4, 9, 3)).astype("float32")
+    cell = _randomized(MLSTMCell(4, num_heads=2), 3, rng, scale=1.0)
+    kwargs = dict(return_sequences=True, return_state=True)
+    kwargs.update({k: v for k, v in options.items() if k not in ("mask", "initial_state")})
+    call = {}
+    if options.get("mask"):
+        call["mask"] = _MASK
+    if options.get("initial_state"):
+        # A state the recurrent form reached: the parallel form resumes from it.
+        start = rng.normal(size=(4, 5, 3)).astype("float32")
+        warm = keras.layers.RNN(cell, return_state=True)(start)
+        call["initial_state"] = list(warm[1:])
+    want = keras.layers.RNN(cell, **kwargs)(x, **call)
+    for layer in (ScanRNN(cell, **kwargs), lstm_apps.LSTM(4, "mlstm", num_heads=2, **kwargs)):
+        if isinstance(layer, lstm_apps.LSTM):
+            layer.build(x.shape)
+            layer.cell.set_weights(cell.get_weights())
+        got = layer(x, **call)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(_np(g), _np(w), rtol=1e-4, atol=1e-5)
+
+
+def test_no_overflow_at_1000_steps_with_large_gate_preactivations():
+    # TensorFlow only: 1,000 eager steps take a minute on torch and JAX; the
+    # stabiliser's ops are the ones the `backend` tests check there.
+    rng = np.random.default_rng(4)
+    x = (rng.normal(size=(2, 1000, 2)) * 10).astype("float32")
+    slstm = _randomized(SLSTMCell(2), 2, rng, scale=5.0)  # gate pre-activations ~ +-70
+    # Large gate pre-activations, moderate q, k, v, o (whose products alone
+    # would make the float64 comparison ill-conditioned).
+    mlstm = _randomized(MLSTMCell(2), 2, rng, scale=0.1)
+    kernel = _np(mlstm.kernel).copy()
+    kernel[:, 8:] = rng.normal(0, 10.0, kernel[:, 8:].shape)
+    mlstm.kernel.assign(kernel)
+    pre = np.abs(x.reshape(-1, 2) @ slstm.get_weights()[0])
+    assert pre.max() > 100  # exp() of these overflows float32 without the stabiliser
+    kernel, recurrent, bias = _weights(slstm)
+    want, _ = slstm_reference(x, kernel, recurrent, bias)
+    got = _predict(keras.layers.RNN(slstm, return_sequences=True), x)
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4)
+    kernel, bias = (w.astype(np.float64) for w in mlstm.get_weights())
+    want = mlstm_reference(x, kernel, bias, 1)
+    layers = (keras.layers.RNN(mlstm, return_sequences=True), ScanRNN(mlstm, return_sequences=True))
+    for layer in layers:
+        got = _predict(layer, x)
+        assert np.all(np.isfinite(got))
+        # float32 against float64 over 1,000 steps: a few outputs differ by
+        # ~1e-4 (torch, JAX); an error in the equations differs by O(1).
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["slstm", "mlstm"])
+def test_training_bidirectional_with_dropout(name):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(8, 6, 3)).astype("float32")
+    y = rng.normal(size=(8, 1)).astype("float32")
+    model = keras.Sequential(
+        [
+            keras.Input((6, 3)),
+            keras.layers.Bidirectional(lstm_apps.LSTM(4, name, num_heads=2, dropout=0.2, seed=1)),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    before = model.get_weights()
+    history = model.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    assert not np.allclose(before[0], model.get_weights()[0])
+
+
+@pytest.mark.backend
+@pytest.mark.parametrize("name", _on_tensorflow_else(["slstm", "mlstm"], ["mlstm"]))
+def test_stateful_two_halves_equal_one_sequence(name):
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(2, 6, 3)).astype("float32")
+    whole = lstm_apps.LSTM(4, name, return_sequences=True)
+    want = _np(whole(x))
+    stateful = lstm_apps.LSTM(4, name, return_sequences=True, stateful=True)
+    stateful.build(x.shape)
+    stateful.set_weights(whole.get_weights())
+    got = np.concatenate([_np(stateful(x[:, :4])), _np(stateful(x[:, 4:]))], axis=1)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_arguments_are_checked():
+    divisor = r"argument `num_heads`, expected a divisor of `units` \(6\), got 4"
+    with pytest.raises(ValueError, match=divisor):
+        SLSTMCell(6, num_heads=4)
+    with pytest.raises(ValueError, match="argument `forget_gate`, expected 'sigmoid' or 'exp'"):
+        MLSTMCell(4, forget_gate="tanh")
+    with pytest.raises(ValueError, match="argument `recurrent_dropout`, expected 0 "):
+        MLSTMCell(4, recurrent_dropout=0.2)
+
+
+def test_registered_by_name():
+    assert cells.names("xlstm") == ["slstm", "mlstm"]
+    assert isinstance(cells.create("slstm", 4, num_heads=2), SLSTMCell)
+    layer = lstm_apps.LSTM(8, variant="slstm", num_heads=4)
+    assert tuple(layer(np.zeros((2, 3, 5), "float32")).shape) == (2, 8)
+    assert layer.cell.num_heads == 4
+    assert lstm_apps.LSTM.from_config(layer.get_config()).cell.num_heads == 4
+
+
+def test_save_and_load_in_fresh_process(tmp_path):
+    save_and_load_in_fresh_process(tmp_path, ["slstm", "mlstm"])
+
+
+def test_slstm_gate_trace_shows_stabilised_gates_normaliser_and_stabiliser():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(2, 7, 3)).astype("float32")
+    inputs = keras.Input((7, 3))
+    layer = lstm_apps.LSTM(4, "slstm", num_heads=2, return_sequences=True, name="rnn")
+    model = keras.Model(inputs, layer(inputs))
+    model.set_weights([rng.normal(0, 2.0, w.shape).astype("float32") for w in model.get_weights()])
+    trace = lstm_apps.trace_gates(model, x)["rnn"]
+    assert trace.cell == "slstm"
+    assert list(trace.values) == ["i", "f", "o", "g", "n", "m", "c", "h"]
+    np.testing.assert_allclose(trace["h"], _np(model(x)), rtol=1e-5, atol=1e-6)
+    cell = layer.cell
+    kernel, recurrent, bias = _weights(cell)
+    _, extra = slstm_reference(x, kernel, recurrent, bias)
+    i_s, f_s, n, m = (np.stack([e[k] for e in extra], axis=1) for k in range(4))
+    for key, want in (("i", i_s), ("f", f_s), ("n", n), ("m", m)):
+        np.testing.assert_allclose(trace[key], want, rtol=1e-4, atol=1e-5, err_msg=key)
+    # In (0, 1]; f' also at the first step only once there is a state to forget.
+    assert np.all((trace["i"] > 0) & (trace["i"] <= 1))
+    assert np.all((trace["f"][:, 1:] > 0) & (trace["f"][:, 1:] <= 1))
+
+
+@pytest.mark.parametrize("name", ["mlstm", "minlstm", "mingru"])
+def test_gate_trace_names_the_cells_it_does_not_cover(name):
+    model = keras.Sequential([keras.Input((5, 3)), lstm_apps.LSTM(4, name, name="rnn")])
+    cell = type(model.layers[0].cell).__name__
+    with pytest.raises(ValueError, match=f"Gate tracing does not cover the {cell}"):
+        lstm_apps.trace_gates(model, np.zeros((1, 5, 3), "float32"))
+
+
+def test_cells_command_lists_the_new_cells(capsys):
+    from lstm_apps.commands import cells as command
+
+    assert command.run(None) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for name in ("slstm", "mlstm", "minlstm", "mingru"):
+        assert sum(line.split()[0] == name for line in lines) == 1
