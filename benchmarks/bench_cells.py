@@ -17,6 +17,20 @@ Throughput is samples/s; the ratio column is the speed relative to
 RSS of a separate process that builds one model and trains a few batches,
 minus its RSS just before training (the TensorFlow runtime alone is ~1 GB).
 
+Steady state: every model first runs one whole training epoch and one
+prediction (tracing, XLA or JAX compilation), timed apart and printed as
+"warm-up s"; the timed batches exclude the first batch of every call, so no
+compilation is timed. (On JAX, W1 training is slow in steady state too: the
+time is the backward pass of XLA's CPU scan, not compilation.)
+
+Reference: `torch.nn.LSTM` (PyTorch's fused CPU kernel, same shapes, same
+optimizer) in a subprocess before and after the Keras models, `--reps`
+timed epochs each time; the "nn.LSTM" columns are each model's throughput
+over the reference's median (`--no-reference` leaves it out). Threads: the
+libraries' defaults (one per core) unless `--threads N` sets N for every
+backend and the reference. Works on every backend:
+`KERAS_BACKEND=jax python benchmarks/bench_cells.py ...`.
+
 Usage:
 
     python benchmarks/bench_cells.py                  # everything (~15 min on 2 cores)
@@ -46,6 +60,9 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+
+#: The name of the `torch.nn.LSTM` reference row.
+REFERENCE = "nn.LSTM"
 
 WORKLOADS = {
     "W1": dict(batch=64, steps=100, features=32, units=128, kind="regression"),
@@ -141,8 +158,11 @@ def _feeds(x, y, batch: int, feed: str) -> tuple[dict, dict]:
     return dict(x=train), dict(x=predict)
 
 
-def measure_speed(workload, cells, reps, batches, jit, feed="arrays"):
-    """Samples/s `(train, predict)` per `(cell, jit_compiled)`.
+def measure_speed(workload, cells, reps, batches, jit, feed="arrays", reference=True):
+    """Samples/s `(train, predict)` per `(cell, jit_compiled)`, and the
+    warm-up seconds (first epoch and first prediction) per key in
+    `speed["warmup"]`; with `reference`, `torch.nn.LSTM`'s samples/s under
+    the key `(REFERENCE, False)` (median of a run before and one after).
 
     The plain models are built and measured first, interleaved; with `jit`,
     the jit-compiled ones follow, interleaved among themselves. Measured
@@ -154,12 +174,16 @@ def measure_speed(workload, cells, reps, batches, jit, feed="arrays"):
     batch = WORKLOADS[workload]["batch"]
     fit_args, predict_args = _feeds(x, y, batch, feed)
     speed = {}
+    warmup = {}
+    references = [measure_reference(workload, reps, batches)] if reference else []
     for compiled in [False, True] if jit else [False]:
         models = {}
         for cell in cells:
             model = build(workload, cell, compiled)
-            model.fit(**fit_args, epochs=1, verbose=0)  # trace + warm up
+            begin = time.perf_counter()
+            model.fit(**fit_args, epochs=1, verbose=0)  # trace/compile + warm up
             model.predict(**predict_args, verbose=0)
+            warmup[(cell, compiled)] = time.perf_counter() - begin
             models[(cell, compiled)] = model
         train = {key: [] for key in models}
         predict = {key: [] for key in models}
@@ -180,7 +204,86 @@ def measure_speed(workload, cells, reps, batches, jit, feed="arrays"):
                 batch / float(np.median(train[key])),
                 batch / float(np.median(predict[key])),
             )
+    if reference:
+        references.append(measure_reference(workload, reps, batches))
+        speed[(REFERENCE, False)] = tuple(
+            float(np.median([r[kind] for r in references])) for kind in ("train", "predict")
+        )
+    speed["warmup"] = warmup
     return speed
+
+
+def _reference_child(workload: str, reps: int, batches: int) -> None:
+    """Samples/s `(train, predict)` of the same model in plain PyTorch."""
+    import torch
+
+    spec = WORKLOADS[workload]
+    torch.manual_seed(0)
+    x, y = data(workload, batches)
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    if spec["kind"] == "regression":
+        layers = [torch.nn.LSTM(spec["features"], spec["units"], batch_first=True)]
+        head, loss_fn = torch.nn.Linear(spec["units"], 1), torch.nn.MSELoss()
+    else:
+        layers = [
+            torch.nn.Embedding(spec["vocab"], spec["embed"]),
+            torch.nn.LSTM(spec["embed"], spec["units"], batch_first=True),
+        ]
+        head = torch.nn.Sequential(torch.nn.Linear(spec["units"], 1), torch.nn.Sigmoid())
+        loss_fn = torch.nn.BCELoss()
+    modules = torch.nn.ModuleList([*layers, head])
+
+    def forward(batch):
+        h = batch
+        for layer in layers:
+            h = layer(h)
+            h = h[0] if isinstance(h, tuple) else h
+        return head(h[:, -1])
+
+    optimizer = torch.optim.Adam(modules.parameters())
+    size = spec["batch"]
+    starts = range(0, len(x), size)
+
+    def train_epoch():
+        times = []
+        for start in starts:
+            begin = time.perf_counter()
+            optimizer.zero_grad()
+            loss = loss_fn(forward(x[start : start + size]), y[start : start + size])
+            loss.backward()
+            optimizer.step()
+            times.append(time.perf_counter() - begin)
+        return float(np.median(times[1:]))
+
+    def predict_epoch():
+        times = []
+        with torch.inference_mode():
+            for start in starts:
+                begin = time.perf_counter()
+                forward(x[start : start + size])
+                times.append(time.perf_counter() - begin)
+        return float(np.median(times[1:]))
+
+    train_epoch(), predict_epoch()  # warm-up
+    train = [train_epoch() for _ in range(reps)]
+    predict = [predict_epoch() for _ in range(reps)]
+    result = {"train": size / float(np.median(train)), "predict": size / float(np.median(predict))}
+    result["threads"] = torch.get_num_threads()
+    print(json.dumps(result))
+
+
+def measure_reference(workload: str, reps: int, batches: int) -> dict:
+    """`_reference_child` in a fresh process (PyTorch only, no Keras)."""
+    env = {**os.environ, "KERAS_BACKEND": "torch"}
+    out = subprocess.run(
+        [sys.executable, __file__, "--reference-child", workload]
+        + ["--reps", str(reps), "--batches", str(batches)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _rss_mb() -> float:
@@ -218,17 +321,27 @@ def measure_memories(workload: str, cells: list[str]) -> dict[str, float]:
 
 
 def _speed_child(
-    workload: str, cells: list[str], reps: int, batches: int, jit: bool, feed: str
+    workload: str,
+    cells: list[str],
+    reps: int,
+    batches: int,
+    jit: bool,
+    feed: str,
+    reference: bool,
 ) -> None:
-    speed = measure_speed(workload, cells, reps, batches, jit, feed)
+    speed = measure_speed(workload, cells, reps, batches, jit, feed, reference)
+    speed.pop("warmup")
     print(json.dumps([[cell, compiled, *value] for (cell, compiled), value in speed.items()]))
 
 
-def measure_speed_in_processes(workload, cells, reps, batches, jit, processes, feed="arrays"):
+def measure_speed_in_processes(
+    workload, cells, reps, batches, jit, processes, feed="arrays", reference=True
+):
     """`measure_speed` in `processes` fresh processes, one after the other."""
     command = [sys.executable, __file__, "--speed-child", workload, "--cells", ",".join(cells)]
     command += ["--reps", str(reps), "--batches", str(batches), "--feed", feed]
     command += ["--jit"] if jit else []
+    command += [] if reference else ["--no-reference"]
     runs = []
     for index in range(processes):
         out = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -240,28 +353,44 @@ def measure_speed_in_processes(workload, cells, reps, batches, jit, processes, f
 
 def _print_process_table(runs, cells, jit, memory):
     """Median (and range) over processes of each within-process ratio."""
-    columns = [("train", False, 0), ("pred", False, 1)]
+    reference = (REFERENCE, False) in runs[0]
+    columns = [("train", False, 0, "keras_lstm"), ("pred", False, 1, "keras_lstm")]
     if jit:
-        columns += [("jit train", True, 0), ("jit pred", True, 1)]
-    print(f"{'cell':<12}" + "".join(f"{name + ' ratio':>22}" for name, _, _ in columns), end="")
+        columns += [("jit train", True, 0, "keras_lstm"), ("jit pred", True, 1, "keras_lstm")]
+    if reference:
+        columns += [("train/nn.LSTM", False, 0, REFERENCE), ("pred/nn.LSTM", False, 1, REFERENCE)]
+    print(f"{'cell':<12}" + "".join(f"{name:>22}" for name, *_ in columns), end="")
     print(f"{'train MB ratio':>16}" if memory else "")
-    for cell in cells:
+    rows = cells + ([REFERENCE] if reference else [])
+    for cell in rows:
         line = f"{cell:<12}"
-        for _, compiled, index in columns:
+        for _, compiled, index, base in columns:
+            if (cell, compiled) not in runs[0]:
+                line += f"{'':>22}"
+                continue
             ratios = sorted(
-                run[(cell, compiled)][index] / run[("keras_lstm", False)][index] for run in runs
+                run[(cell, compiled)][index] / run[(base, False)][index] for run in runs
             )
             line += f"{np.median(ratios):10.2f} [{ratios[0]:.2f}-{ratios[-1]:.2f}]"
-        if memory:
+        if memory and cell in memory:
             line += f"{memory[cell] / memory['keras_lstm']:16.2f}"
         print(line, flush=True)
 
 
-def main() -> None:
-    import lstm_apps
+def _set_threads(threads: int) -> None:
+    """One thread count for every backend and the reference, before any of
+    them is imported (the variables also reach the child processes)."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+        os.environ[name] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    if threads == 1:
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
 
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cells", default=",".join(lstm_apps.cells.names()))
+    parser.add_argument("--cells", default=None, help="default: every LSTM-family cell")
     parser.add_argument("--workloads", default="W1,W2")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--batches", type=int, default=15, help="batches per timed epoch")
@@ -280,17 +409,49 @@ def main() -> None:
         default=1,
         help="repeat the measurement in this many fresh processes; report median ratios",
     )
+    parser.add_argument(
+        "--no-reference", action="store_true", help="leave out the torch.nn.LSTM reference"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads per process for every backend and the reference (default: the "
+        "libraries' own, one per core); 1 gives steadier ratios on a loaded machine",
+    )
     parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--speed-child", help=argparse.SUPPRESS)
+    parser.add_argument("--reference-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.processes < 1:
         parser.error(f"argument --processes: expected a positive integer, got {args.processes}")
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error(f"argument --threads: expected a positive integer, got {args.threads}")
+        _set_threads(args.threads)
+    import lstm_apps
+
+    if args.cells is None:
+        args.cells = ",".join(
+            name
+            for name in lstm_apps.cells.names()
+            if isinstance(lstm_apps.cells.create(name, 1), lstm_apps.cells.LSTMCellBase)
+        )
+    if args.reference_child:
+        _reference_child(args.reference_child, args.reps, args.batches)
+        return
     if args.memory_child:
         _peak_rss_child(*args.memory_child)
         return
     if args.speed_child:
         _speed_child(
-            args.speed_child, args.cells.split(","), args.reps, args.batches, args.jit, args.feed
+            args.speed_child,
+            args.cells.split(","),
+            args.reps,
+            args.batches,
+            args.jit,
+            args.feed,
+            not args.no_reference,
         )
         return
     if args.reps < 5:
@@ -298,34 +459,58 @@ def main() -> None:
     import keras
 
     cells = ["keras_lstm"] + [c for c in args.cells.split(",") if c and c != "keras_lstm"]
-    print(f"backend={keras.backend.backend()} keras={keras.__version__} cores={os.cpu_count()}")
+    print(
+        f"backend={keras.backend.backend()} keras={keras.__version__} cores={os.cpu_count()} "
+        f"threads={args.threads or 'default'} load={os.getloadavg()[0]:.1f}"
+    )
     for workload in args.workloads.split(","):
         print(
             f"\n== {workload}: {WORKLOADS[workload]}  "
             f"(reps={args.reps}, batches={args.batches}, feed={args.feed})"
         )
+        reference = not args.no_reference
         if args.processes > 1:
             runs = measure_speed_in_processes(
-                workload, cells, args.reps, args.batches, args.jit, args.processes, args.feed
+                workload,
+                cells,
+                args.reps,
+                args.batches,
+                args.jit,
+                args.processes,
+                args.feed,
+                reference,
             )
             memory = None if args.no_memory else measure_memories(workload, cells)
             print(f"median [min-max] over {args.processes} processes of the ratio to keras_lstm")
             _print_process_table(runs, cells, args.jit, memory)
             continue
-        speed = measure_speed(workload, cells, args.reps, args.batches, args.jit, args.feed)
+        speed = measure_speed(
+            workload, cells, args.reps, args.batches, args.jit, args.feed, reference
+        )
+        warmup = speed.pop("warmup")
         base_train, base_pred = speed[("keras_lstm", False)]
         header = f"{'cell':<12}{'train/s':>9}{'ratio':>7}{'pred/s':>9}{'ratio':>7}"
+        if reference:
+            header += f"{'train/nn.LSTM':>14}{'pred/nn.LSTM':>13}"
+        header += f"{'warm-up s':>10}"
         if args.jit:
             header += f"{'jit train':>11}{'ratio':>7}{'jit pred':>10}{'ratio':>7}"
         if not args.no_memory:
             header += f"{'train MB':>9}{'ratio':>7}"
         print(header)
         memory = None if args.no_memory else measure_memories(workload, cells)
-        for cell in cells:
+        for cell in cells + ([REFERENCE] if reference else []):
             train, pred = speed[(cell, False)]
             line = (
                 f"{cell:<12}{train:9.0f}{train / base_train:7.2f}{pred:9.0f}{pred / base_pred:7.2f}"
             )
+            if reference:
+                ref_train, ref_pred = speed[(REFERENCE, False)]
+                line += f"{train / ref_train:14.2f}{pred / ref_pred:13.2f}"
+            line += f"{warmup.get((cell, False), float('nan')):10.1f}"
+            if cell == REFERENCE:
+                print(line, flush=True)
+                continue
             if args.jit:
                 jtrain, jpred = speed[(cell, True)]
                 line += (
@@ -337,7 +522,8 @@ def main() -> None:
             print(line, flush=True)
     print(
         "\nratios: relative to keras.layers.LSTM (jit columns: relative to keras.layers.LSTM "
-        "without jit) in this run; > 1 is faster (or, for memory, more)."
+        "without jit; nn.LSTM columns: relative to torch.nn.LSTM) in this run; > 1 is faster "
+        "(or, for memory, more)."
     )
 
 

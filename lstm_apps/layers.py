@@ -10,6 +10,7 @@ import keras
 from keras import ops
 
 from lstm_apps import cells as _cells
+from lstm_apps.cells import _torch_fused
 from lstm_apps.cells._base import LSTMCellBase, _Loop, _peephole_name
 
 __all__ = ["LSTM"]
@@ -22,9 +23,10 @@ _CELL_ARGS = frozenset(
 #: Whether `LSTM` runs its time loops of one step per iteration on transposed,
 #: `(features, batch)`, step tensors (see `LSTM._feature_major_loop`).
 _FEATURE_MAJOR = keras.backend.backend() == "tensorflow"
-#: Whether `LSTM`'s normal-layout loop multiplies the whole input sequence by
-#: the kernel before the time loop (see `LSTM.inner_loop`).
-_HOIST_PROJECTION = keras.backend.backend() in ("torch", "jax")
+#: Whether `LSTM` runs its time loop itself, calling the cell's `step` (see
+#: `LSTM._direct_loop`), and the standard cell in PyTorch's fused kernel
+#: (`lstm_apps.cells._torch_fused`).
+_TORCH_LOOPS = keras.backend.backend() == "torch"
 #: Most time steps `LSTM` runs per iteration of TensorFlow's while_loop (see
 #: `LSTM._chunked_loop`); 1 turns chunking off.
 _MAX_TIME_CHUNK = 5 if keras.backend.backend() == "tensorflow" else 1
@@ -58,6 +60,48 @@ def _with_mask_column(sequences: Any, mask: Any) -> Any:
         return sequences
     column = ops.expand_dims(ops.cast(mask, sequences.dtype), -1)
     return ops.concatenate([sequences, column], axis=-1)
+
+
+def _check_variant(variant: Any) -> str:
+    key = variant.lower() if isinstance(variant, str) else None
+    if key not in _cells.names():
+        raise ValueError(
+            "Received an invalid value for argument `variant`, expected one "
+            f"of {_cells.names()}, got {variant!r}."
+        )
+    return key
+
+
+def _is_numeric(dtype: Any) -> bool:
+    """Whether `dtype` (any backend's or NumPy's) is a float, int or bool type."""
+    try:
+        name = keras.backend.standardize_dtype(dtype)
+    except (ValueError, TypeError):
+        return False
+    return name == "bool" or name.startswith(("float", "bfloat", "int", "uint"))
+
+
+def _native_split(x: Any, n: int, axis: int) -> Any:
+    """`ops.split(x, n, axis)` as torch's own `chunk`, for the direct loop
+    (`ops.split` converts its argument and dispatches in Python first)."""
+    return x.chunk(n, dim=axis)
+
+
+def _native_activations(cell: Any) -> tuple[Any, Any] | None:
+    """`(recurrent_activation, activation)` of `cell` as torch's own functions,
+    where both are ones torch has (sigmoid, tanh), else `None`.
+
+    Keras's activations convert their argument and dispatch in Python first;
+    in the direct loop, where each step is a handful of small ops, that
+    measured a large part of the step.
+    """
+    if not _TORCH_LOOPS:
+        return None
+    import torch
+
+    native = {keras.activations.sigmoid: torch.sigmoid, keras.activations.tanh: torch.tanh}
+    pair = (native.get(cell.recurrent_activation), native.get(cell.activation))
+    return pair if None not in pair else None
 
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
@@ -102,6 +146,13 @@ class LSTM(keras.layers.RNN):
     sequences of fewer than 20 steps, and training loops of more than 64
     units. Masked sequences whose initial state is given or kept by
     `stateful` (unless `zero_output_for_mask=True`) run Keras's own loop.
+    On the torch backend the layer runs the time loop itself, calling the
+    cell's step directly (Keras's loop calls the cell through
+    `Layer.__call__` at every step), and the standard cell with `tanh` and
+    `sigmoid`, without recurrent dropout in training, in PyTorch's fused
+    kernel (`torch._VF.lstm`, as `torch.nn.LSTM`; on CPU and GPU alike;
+    right-padded masks as packed sequences, other masks in the direct loop).
+    A cell of another family runs its own loop or Keras's.
 
     Call arguments:
         sequences: A 3-D tensor `(batch, timesteps, features)`.
@@ -132,8 +183,10 @@ class LSTM(keras.layers.RNN):
         zero_output_for_mask: bool = False,
         **kwargs: Any,
     ) -> None:
-        cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _CELL_ARGS}
-        if "peephole" in cell_kwargs and _cells._check_name(variant) != "coupled":
+        variant = _check_variant(variant)
+        cell_args = _CELL_ARGS | _cells.arguments(variant)
+        cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in cell_args}
+        if "peephole" in cell_kwargs and variant != "coupled":
             raise ValueError(
                 "Received argument `peephole`, which only the 'coupled' "
                 f"variant takes; got variant={variant!r}. Use "
@@ -144,7 +197,7 @@ class LSTM(keras.layers.RNN):
             units,
             dtype=kwargs.get("dtype"),
             trainable=kwargs.get("trainable", True),
-            name=f"{_cells._check_name(variant)}_cell",
+            name=f"{variant}_cell",
             **cell_kwargs,
         )
         super().__init__(
@@ -157,37 +210,141 @@ class LSTM(keras.layers.RNN):
             zero_output_for_mask=zero_output_for_mask,
             **kwargs,
         )
-        self.variant = _cells._check_name(variant)
+        self.variant = variant
         self.input_spec = keras.InputSpec(ndim=3)
         self._zero_initial_state = False
+        self._features: int | None = None
 
     @property
     def units(self) -> int:
         return self.cell.units
 
+    def build(self, sequences_shape, initial_state_shape=None):
+        self._features = sequences_shape[-1]
+        super().build(sequences_shape, initial_state_shape)
+
+    def __call__(self, sequences, *args, **kwargs):
+        self._check_sequences(sequences)
+        return super().__call__(sequences, *args, **kwargs)
+
+    def _check_sequences(self, sequences: Any) -> None:
+        """A numeric input with the feature count the layer was built for,
+        checked before any work (else the error comes from inside the
+        cell's matmul, with the shapes of whichever loop ran)."""
+        dtype = getattr(sequences, "dtype", None)
+        if dtype is None and isinstance(sequences, (list, tuple)) and sequences:
+            return  # a list of inputs ([sequences, *states]): Keras unpacks it
+        if dtype is not None and not _is_numeric(dtype):
+            raise TypeError(
+                f"Received an invalid value for argument `sequences` of layer "
+                f"'{self.name}', expected a numeric tensor (batch, timesteps, "
+                f"features), got dtype {getattr(dtype, 'name', dtype)}."
+            )
+        shape = getattr(sequences, "shape", None)
+        if self._features is None or shape is None or len(shape) != 3:
+            return
+        if shape[-1] is not None and shape[-1] != self._features:
+            raise ValueError(
+                f"Received an invalid value for argument `sequences` of layer "
+                f"'{self.name}': it was built for {self._features} features "
+                f"per step, got {shape[-1]} (input shape {tuple(shape)})."
+            )
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
+        if not isinstance(self.cell, LSTMCellBase):
+            # A cell these loops do not know (xLSTM, minLSTM/minGRU) runs its
+            # parallel form if it has one, else Keras's own loop.
+            return _cells.scan_loop(self, sequences, initial_state, mask, training=training)
         steps = self._time_chunk(sequences, mask, training)
         if steps > 1:
             return self._chunked_loop(steps, sequences, initial_state, mask, training)
         if _FEATURE_MAJOR and self._mask_input_is_exact(mask):
             return self._feature_major_loop(sequences, initial_state, mask, training)
-        loop = _Loop(
-            peepholes=self._peepholes(ops.shape(sequences)[0]), projected=_HOIST_PROJECTION
-        )
-        if _HOIST_PROJECTION:
-            # One (batch * time, features) x (features, blocks * units) matmul
-            # for the whole sequence; the loop then only adds h R. This is
-            # what Keras's own torch LSTM does on CPU: it pays where each step
-            # is a Python-level op dispatch (torch) or a compiled scan body
-            # (JAX). On TensorFlow's while_loop it costs more than it saves
-            # (measured 0.61-0.75x): there, the per-step input matmuls of
-            # later steps run on idle cores while the recurrence waits, and
-            # hoisting them serialises that work.
-            sequences = self.cell.project_inputs(sequences, training=training)
+        if _TORCH_LOOPS:
+            if self.stateful:
+                # As Keras's torch loop: the state variables are assigned in
+                # place after the loop, which autograd must not see.
+                initial_state = [ops.copy(state) for state in initial_state]
+            if _torch_fused.applies(self.cell, training, self.unroll):
+                result = _torch_fused.lstm(
+                    self.cell,
+                    sequences,
+                    initial_state,
+                    mask=mask,
+                    go_backwards=self.go_backwards,
+                    return_sequences=self.return_sequences,
+                    zero_output_for_mask=self.zero_output_for_mask,
+                    training=training,
+                )
+                if result is not None:
+                    return result
+            return self._direct_loop(sequences, initial_state, mask, training)
+        # Keras's loop, each step projecting its own input. Projecting the
+        # whole sequence before the loop (as `_direct_loop` does on torch)
+        # measured slower on TensorFlow's while_loop (0.61-0.75x: the input
+        # matmuls of later steps run on idle cores while the recurrence
+        # waits) and on JAX's CPU scan (W1 predict 84 ms against 37 ms per
+        # batch, jitted, one thread, same process).
+        loop = _Loop(peepholes=self._peepholes(ops.shape(sequences)[0]))
         with _temporarily(self.cell, _loop=loop):
             return super().inner_loop(sequences, initial_state, mask, training=training)
+
+    def _direct_loop(self, sequences, initial_state, mask, training):
+        """The time loop in Python, calling the cell's `call` itself (torch).
+
+        Keras's loop calls the cell through `Layer.__call__` at every step,
+        which on the torch backend (eager, one Python-level dispatch per op)
+        costs more than the step's arithmetic: W1 predict ran at 0.34-0.40x
+        of `keras.layers.LSTM`, whose own torch loop is a plain Python loop
+        over a hoisted input projection. This is that loop for any cell of
+        the family: one input matmul for the sequence, then one step per
+        time step, with the recurrent kernels converted once and torch's own
+        `sigmoid`, `tanh` and `chunk` (see `_Loop`). Masked steps keep the states and output the previous output
+        (zeros with `zero_output_for_mask`), as in Keras's torch loop; the
+        outputs run in processing order (reversed with `go_backwards`).
+        """
+        cell = self.cell
+        z = ops.unstack(cell.project_inputs(sequences, training=training), axis=1)
+        loop = _Loop(
+            projected=True,
+            peepholes=self._peepholes(ops.shape(sequences)[0]),
+            recurrent_kernel=ops.convert_to_tensor(cell.recurrent_kernel),
+            gate_recurrent_kernel=(
+                ops.convert_to_tensor(cell.gate_recurrent_kernel)
+                if cell.spec.gate_recurrence
+                else None
+            ),
+            activations=_native_activations(cell),
+            split=_native_split,
+        )
+        keep = None
+        if mask is not None:
+            keep = ops.unstack(ops.expand_dims(ops.cast(mask, "bool"), -1), axis=1)
+        if self.go_backwards:
+            z = z[::-1]
+            keep = keep[::-1] if keep is not None else None
+        states = list(initial_state)
+        output = None
+        outputs = []
+        with _temporarily(cell, _loop=loop):
+            for t, z_t in enumerate(z):
+                h, new_states = cell.call(z_t, states, training=training)
+                if keep is not None:
+                    new_states = [ops.where(keep[t], n, o) for n, o in zip(new_states, states)]
+                    if self.zero_output_for_mask or output is None:
+                        output = ops.where(keep[t], h, ops.zeros_like(h))
+                    else:
+                        output = ops.where(keep[t], h, output)
+                else:
+                    output = h
+                states = new_states
+                if self.return_sequences:
+                    outputs.append(output)
+        if self.return_sequences:
+            return output, ops.stack(outputs, axis=1), states
+        return output, ops.expand_dims(output, 1), states
 
     def _peepholes(self, batch: Any, feature_major: bool = False) -> Any:
         """The peephole vectors side by side, broadcast to the batch, or `None`.
@@ -336,3 +493,18 @@ class LSTM(keras.layers.RNN):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LSTM:
         return cls(**config)
+
+
+def _cell_argument(name: str) -> property:
+    def getter(self: LSTM) -> Any:
+        return getattr(self.cell, name)
+
+    getter.__doc__ = f"The cell's `{name}` (as `keras.layers.LSTM` exposes its cell's)."
+    return property(getter)
+
+
+# The cell's arguments, read through the layer as with `keras.layers.LSTM`
+# (`layer.dropout`, `layer.activation`, ...).
+for _name in sorted(_CELL_ARGS):
+    setattr(LSTM, _name, _cell_argument(_name))
+del _name

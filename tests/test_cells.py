@@ -16,7 +16,9 @@ from tests._reference import run_reference, weights_of
 
 pytestmark = pytest.mark.backend
 
-ALL = cells.names()
+#: The LSTM family (the cells `LSTMCellBase` configures); other families
+#: registered beside it have their own test modules.
+ALL = [name for name in cells.names() if isinstance(cells.create(name, 1), cells.LSTMCellBase)]
 BACKEND = keras.backend.backend()
 
 
@@ -485,8 +487,59 @@ def test_names_and_lookup():
         cells.get("lstm2")
     with pytest.raises(ValueError, match=r"argument `variant`.*got 'xyz'"):
         lstm_apps.VariantLSTMCell(2, variant="xyz")
-    with pytest.raises(ValueError, match="argument `name`"):
+    with pytest.raises(
+        ValueError, match=r"argument `variant`, expected one of \[.*'coupled'.*got 'nope'"
+    ):
         lstm_apps.LSTM(2, variant="nope")
+    with pytest.raises(ValueError, match=r"argument `variant`.*got 3"):
+        lstm_apps.LSTM(2, variant=3)
+
+
+def test_layer_exposes_the_cell_arguments():
+    layer = lstm_apps.LSTM(4, "peephole", dropout=0.2, recurrent_dropout=0.1, seed=3)
+    assert layer.dropout == 0.2 and layer.recurrent_dropout == 0.1 and layer.seed == 3
+    assert layer.activation is layer.cell.activation is keras.activations.tanh
+    assert layer.peephole_initializer is layer.cell.peephole_initializer
+    assert layer.use_bias and layer.unit_forget_bias and layer.units == 4
+    assert lstm_apps.LSTM(4, "coupled", peephole=True).peephole is True
+    reference = keras.layers.LSTM(4)
+    keras_names = [
+        "activation",
+        "recurrent_activation",
+        "use_bias",
+        "kernel_initializer",
+        "recurrent_initializer",
+        "bias_initializer",
+        "unit_forget_bias",
+        "kernel_regularizer",
+        "recurrent_regularizer",
+        "bias_regularizer",
+        "kernel_constraint",
+        "recurrent_constraint",
+        "bias_constraint",
+        "dropout",
+        "recurrent_dropout",
+    ]
+    for name in keras_names:
+        assert hasattr(reference, name)
+        assert getattr(layer, name) is getattr(layer.cell, name), name
+
+
+def test_layer_checks_features_and_dtype_before_the_loop():
+    layer = lstm_apps.LSTM(4)
+    layer(np.zeros((2, 5, 3), "float32"))
+    with pytest.raises(
+        ValueError, match=r"built for 3 features per step, got 5 \(input shape \(2, 5, 5\)\)"
+    ):
+        layer(np.zeros((2, 5, 5), "float32"))
+    model = keras.Sequential([keras.Input((None, 3)), lstm_apps.LSTM(4, "coupled")])
+    with pytest.raises(ValueError, match="built for 3 features per step, got 4"):
+        model(np.zeros((2, 6, 4), "float32"))
+    with pytest.raises(
+        TypeError, match=r"argument `sequences`.*expected a numeric tensor.*got dtype str"
+    ):
+        lstm_apps.LSTM(4)(np.full((2, 5, 3), "a"))
+    assert tuple(layer(np.zeros((2, 5, 3), "int32")).shape) == (2, 4)  # ints are cast
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ A gate that the cell does not have is the constant 1; the coupled cell sets
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -92,7 +93,7 @@ class GateSpec:
             "c": True,
         }[gate]
 
-    @property
+    @functools.cached_property  # read at every step of an eager (torch) loop
     def blocks(self) -> tuple[str, ...]:
         """Gate blocks of the fused kernels, in order (subset of i, f, c, o)."""
         return tuple(
@@ -104,7 +105,7 @@ class GateSpec:
             or (g == "o" and self.output_gate)
         )
 
-    @property
+    @functools.cached_property
     def recurrent_gates(self) -> tuple[str, ...]:
         """Gates fed back by full gate recurrence (present sigmoid gates)."""
         return tuple(g for g in ("i", "f", "o") if g in self.blocks)
@@ -126,7 +127,14 @@ class _Loop:
 
     Both: `peepholes` are the peephole vectors, in `spec.peepholes` order,
     side by side and broadcast to the batch; `masked`: each step's input
-    ends with its mask (see `_keep_masked`).
+    ends with its mask (see `_keep_masked`). In the normal layout the
+    recurrent kernels, when given, are the cell's own as tensors (converted
+    once per sequence instead of once per step: on the torch backend each
+    use of a variable in an op costs a Python-level conversion), multiplied
+    with the tensors' own `@`; `activations`, when given, is the pair
+    `(recurrent_activation, activation)` to use instead of the cell's (the
+    backend's own functions for the same activations), and `split`, when
+    given, the backend's own `split(x, n, axis)` instead of `ops.split`.
     """
 
     feature_major: bool = False
@@ -143,6 +151,8 @@ class _Loop:
     bias: Any = None
     input_mask: Any = None
     recurrent_mask: Any = None
+    activations: Any = None
+    split: Any = None
 
 
 # Keras caches one dropout mask per sequence for cells that derive from its
@@ -482,21 +492,30 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         if feature_major:
             z = z_x + ops.matmul(loop.recurrent_kernel, h_tm1)
         else:
-            z = z_x + ops.matmul(h_tm1, self.recurrent_kernel)
+            if loop is not None and loop.recurrent_kernel is not None:
+                z = z_x + h_tm1 @ loop.recurrent_kernel  # the backend's own matmul
+            else:
+                z = z_x + ops.matmul(h_tm1, self.recurrent_kernel)
             if add_bias and self.use_bias:
                 z = ops.add(z, self.bias)
         blocks = spec.blocks
-        zs = dict(zip(blocks, ops.split(z, len(blocks), axis=axis)))
+        split = loop.split if loop is not None and loop.split is not None else ops.split
+        zs = dict(zip(blocks, split(z, len(blocks), axis=axis)))
         if spec.gate_recurrence:
             rec = spec.recurrent_gates
             if feature_major:
                 a = ops.matmul(loop.gate_recurrent_kernel, states[2])
             else:
-                a = ops.matmul(states[2], self.gate_recurrent_kernel)
-            for gate, part in zip(rec, ops.split(a, len(rec), axis=axis)):
+                if loop is not None and loop.gate_recurrent_kernel is not None:
+                    a = states[2] @ loop.gate_recurrent_kernel
+                else:
+                    a = ops.matmul(states[2], self.gate_recurrent_kernel)
+            for gate, part in zip(rec, split(a, len(rec), axis=axis)):
                 zs[gate] = zs[gate] + part
         peepholes = self._step_peepholes(loop)
-        sig = self.recurrent_activation
+        sig, act = self.recurrent_activation, self.activation
+        if loop is not None and loop.activations is not None:
+            sig, act = loop.activations
         gates: dict[str, Any] = {}
         # One small op per term: on TensorFlow's CPU while_loop each op costs
         # a few microseconds of dispatch whatever its size, so fusing the i/f
@@ -509,7 +528,7 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
                     pre = pre + c_tm1 * peepholes[gate]
                 gates[gate] = sig(pre)
         z_g, z_o = zs["c"], zs.get("o")
-        g = self.activation(z_g) if spec.input_activation else z_g
+        g = act(z_g) if spec.input_activation else z_g
         gates["g"] = g
         if spec.coupled:
             # f c + (1 - f) g, written with one op fewer.
@@ -524,7 +543,7 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
             if "o" in spec.peepholes:
                 z_o = z_o + c * peepholes["o"]
             gates["o"] = sig(z_o)
-        out_c = self.activation(c) if spec.output_activation else c
+        out_c = act(c) if spec.output_activation else c
         h = gates["o"] * out_c if "o" in gates else out_c
         new_states = [h, c]
         if spec.gate_recurrence:
@@ -542,7 +561,8 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         if loop is None or loop.peepholes is None:
             return {gate: getattr(self, _peephole_name(gate)) for gate in gates}
         axis = 0 if loop.feature_major else -1
-        return dict(zip(gates, ops.split(loop.peepholes, len(gates), axis=axis)))
+        split = loop.split if loop.split is not None else ops.split
+        return dict(zip(gates, split(loop.peepholes, len(gates), axis=axis)))
 
     def call(self, inputs: Any, states: Sequence[Any], training: bool = False):
         # On TensorFlow, leaner gradients for the step's products and sums
