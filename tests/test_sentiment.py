@@ -367,6 +367,8 @@ def test_cli_runs_the_recipe(table, tmp_path, capsys):
             "sentiment",
             "--output-dir",
             str(tmp_path),
+            "--run-name",
+            "run",
             "--units",
             "8",
             "--embedding-dim",
@@ -393,11 +395,12 @@ def test_cli_runs_the_recipe(table, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "cell gru: test accuracy" in out and "on 40 reviews" in out
-    config = json.loads((tmp_path / "config.json").read_text())
+    run_dir = tmp_path / "run"  # --output-dir holds the run folders
+    config = json.loads((run_dir / "config.json").read_text())
     assert config["clipnorm"] is None and config["gate_monitor"] is False
     # no gate monitoring: no gate run in TensorBoard, no forget-gate plot
-    assert sorted(p.name for p in (tmp_path / "tb").iterdir()) == ["train", "validation"]
-    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["learning_curves.png"]
+    assert sorted(p.name for p in (run_dir / "tb").iterdir()) == ["train", "validation"]
+    assert sorted(p.name for p in (run_dir / "plots").iterdir()) == ["learning_curves.png"]
 
 
 def test_cli_reports_bad_input(tmp_path, capsys):

@@ -16,6 +16,8 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from lstm_apps.commands._run_options import add_run_options, policy, resumed
+
 # Config fields that the command sets itself (not one option each).
 _SKIP = {"verbose"}
 
@@ -125,7 +127,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="Keras training output: 0 none, 1 progress bar, 2 one line per epoch "
         "(default: 1 on a terminal, else 2)",
     )
+    add_run_options(parser, "forecast")
     parser.set_defaults(func=run)
+
+
+def interrupted_message(args: argparse.Namespace) -> str:
+    """The line printed on Ctrl-C: a backtest does not resume, a single run does."""
+    from lstm_apps import _runs
+    from lstm_apps.commands._run_options import interrupted_message as run_message
+
+    folder = _runs.current()
+    if not getattr(args, "folds", 0) or folder is None:
+        return run_message("forecast")
+    base = folder.parent if folder.name.startswith("fold_") else folder
+    return (
+        f"lstm-apps forecast: interrupted (Ctrl-C); the partial backtest is in {base}; "
+        "a backtest does not resume: run it again (with --overwrite for a --run-name)."
+    )
 
 
 def _format(frame: Any) -> str:
@@ -135,12 +153,26 @@ def _format(frame: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     from lstm_apps.recipes import forecast as fc
 
+    if args.resume is not None:
+        if args.folds:
+            raise ValueError(
+                f"Received --resume with --folds {args.folds}: a backtest does not resume; "
+                "rerun it with --overwrite."
+            )
+        args = resumed(args, args._argv)
     progress = args.progress
     if progress is None:
         progress = 1 if sys.stdout.isatty() else 2
     config = config_from_args(fc.ForecastConfig, args, verbose=progress)
     if args.folds < 0:
         raise ValueError(f"Received --folds {args.folds}, expected a number >= 0.")
+    with policy(args):
+        return _run(args, config)
+
+
+def _run(args: argparse.Namespace, config: Any) -> int:
+    from lstm_apps.recipes import forecast as fc
+
     if args.folds:
         frame = fc.backtest(None, config, folds=args.folds)
         overall = frame.xs("all", level="step")

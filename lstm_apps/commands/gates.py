@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -98,11 +99,31 @@ def _csv_inputs(model: Any, path: Path, columns: list[str] | None) -> tuple[Any,
     return np.asarray(values)[None], note
 
 
+def _check_source(model: Any, text: bool) -> None:
+    """Raises unless the input option (--text or --csv) fits what the model takes."""
+    try:
+        spec = model.inputs[0]
+        dtype, shape = str(spec.dtype), tuple(spec.shape)
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return  # a subclassed model: trace_gates checks the inputs itself
+    takes_text = "string" in dtype
+    if text and not takes_text:
+        raise ValueError(
+            f"Received --text, but the model takes numbers (input shape {shape}, {dtype}), "
+            "not text; give a sequence with --csv FILE (one row per time step)."
+        )
+    if not text and takes_text:
+        raise ValueError(
+            "Received --csv, but the model takes raw text (a string input); give the "
+            "texts with --text."
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     import keras
 
     import lstm_apps  # noqa: F401  (registers the lstm_apps layers and cells)
-    from lstm_apps import _io
+    from lstm_apps import _io, _runs
     from lstm_apps.gates import trace_gates
     from lstm_apps.plots.gates import (
         plot_gate_heatmap,
@@ -114,14 +135,24 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"model file not found: {args.model}")
     if args.units <= 0:
         raise ValueError(f"--units must be a positive integer, got {args.units}.")
-    model = keras.saving.load_model(args.model)
+    out = args.out or args.model.parent / "gates"
+    _runs.check_writable(out)  # before loading and tracing
+    if not zipfile.is_zipfile(args.model):
+        raise ValueError(
+            f"{args.model} is not a saved Keras model: a .keras file is a zip archive "
+            "(keras.Model.save), this one is not."
+        )
+    try:
+        model = keras.saving.load_model(args.model)
+    except Exception as error:  # Keras raises many kinds for a broken archive
+        raise ValueError(f"{args.model} cannot be loaded as a Keras model: {error}") from None
+    _check_source(model, bool(args.text))
     if args.text:
         inputs: Any = list(args.text)
         note = f"{len(inputs)} text(s)"
     else:
         inputs, note = _csv_inputs(model, args.csv, args.columns)
     trace = trace_gates(model, inputs, layers=args.layers)
-    out = args.out or args.model.parent / "gates"
     written = []
     for layer in trace:
         shown = [g for g in ("i", "f", "o", "g") if g in layer.values]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 
+from lstm_apps.commands._run_options import add_run_options, policy, resumed
+
 
 def _flag(text: str) -> bool:
     value = text.lower()
@@ -61,6 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="Keras training output: 0 none, 1 progress bar, 2 one line per epoch "
         "(default: 0)",
     )
+    add_run_options(parser, "memory")
     parser.set_defaults(func=run)
 
 
@@ -68,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     from lstm_apps.commands.forecast import config_from_args
     from lstm_apps.recipes import memory
 
+    if args.resume is not None:
+        args = resumed(args, args._argv)
     args.lengths = tuple(args.lengths)
     args.unit_forget_bias = tuple(args.unit_forget_bias)
     args.cells = tuple(args.cells)
@@ -77,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         f"{[label for label, _, _ in config.models()]}: training "
         f"{len(config.lengths) * len(config.models())} models..."
     )
-    result = memory.run(config)
+    with policy(args):
+        result = memory.run(config)
     table = result.results[
         ["length", "model", "test_mse", "ratio", "solved", "epochs", "seconds",
          "forget_mean", "retention"]

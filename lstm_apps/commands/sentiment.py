@@ -3,9 +3,9 @@
 Every field of `SentimentConfig` is an option (`--max-len 300`,
 `--no-bidirectional`, `--clipnorm none`); options left out keep the config's
 defaults. The Keras progress bar shows while training (`--verbose 0` hides it).
-
-    lstm-apps sentiment --data ../shared/data/imdb --output-dir runs/imdb
-    lstm-apps sentiment --data reviews.csv --text-column review --label-column sentiment
+Each run writes a fresh folder under `--output-dir` (default `runs/sentiment`),
+named by `--run-name` (default: time stamp and cell); `--resume RUN_FOLDER`
+continues an interrupted run.
 """
 
 from __future__ import annotations
@@ -13,6 +13,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+
+from lstm_apps.commands._run_options import add_run_options, policy, resumed
+
+#: Where run folders go (`--output-dir`).
+_OUTPUT_DIR = "runs/sentiment"
+_EXAMPLES = (
+    "examples:\n"
+    "  lstm-apps sentiment --data train.csv.gz --test-data test.csv.gz\n"
+    "  lstm-apps sentiment --data ../shared/data/imdb --output-dir runs/imdb\n"
+    "  lstm-apps sentiment --data reviews.csv --text-column review --label-column sentiment"
+)
 
 # `SentimentConfig` field -> how its option parses; read from the annotations
 # without importing Keras, so that `lstm-apps --help` stays fast.
@@ -44,9 +55,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "sentiment",
         help="train an LSTM on IMDB reviews from raw text",
         description=__doc__.split("\n\n")[0] + " Options not given keep the defaults shown.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for name, annotation, default, text in _fields():
+        if name == "output_dir":
+            text, default = "where run folders go", _OUTPUT_DIR
         flag = "--" + name.replace("_", "-")
         kwargs: dict = {
             "dest": name,
@@ -65,18 +79,31 @@ def register(sub: argparse._SubParsersAction) -> None:
             kwargs["metavar"] = "PATH" if name in ("data", "test_data", "output_dir") else "TEXT"
         parser.add_argument(flag, **kwargs)
     parser.add_argument(
+        "--run-name", default=None, metavar="NAME",
+        help="run folder name (default: time stamp and cell)",
+    )
+    parser.add_argument(
         "--json", action="store_true", dest="print_json", help="print the metrics as JSON"
     )
+    add_run_options(parser, "sentiment")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from lstm_apps import _runs
     from lstm_apps.recipes import sentiment
 
+    if args.resume is not None:
+        args = resumed(args, args._argv)
     names = {f.name for f in dataclasses.fields(sentiment.SentimentConfig)}
     settings = {k: v for k, v in vars(args).items() if k in names}
+    settings["output_dir"] = _runs.fresh_path(
+        settings.get("output_dir", _OUTPUT_DIR), args.run_name, "sentiment",
+        str(settings.get("cell", "standard")).lower(),
+    )
     config = sentiment.SentimentConfig(**settings)
-    result = sentiment.run(config)
+    with policy(args):
+        result = sentiment.run(config)
     if args.print_json:
         print(json.dumps(result.metrics, indent=2, sort_keys=True))
         return 0

@@ -8,9 +8,16 @@ groups `default`, `ablations`, `all`); `--unit-forget-bias true false`.
 `--config FILE` starts from a saved config (e.g. a `best_config.json`).
 
 One machine: `lstm-apps tune forecast --max-trials 20 --directory sweeps`;
-rerun the same command to resume. Several machines (shared `--directory`):
-`lstm-apps tune forecast ... --chief 0.0.0.0:8000` on one, and
-`lstm-apps tune forecast ... --worker chief-host:8000` on each of the others.
+rerun the same command to resume (after Ctrl-C or kill -9 too: completed trials
+are kept, an interrupted trial continues from its last finished epoch).
+Several machines (shared `--directory`): `lstm-apps tune forecast ... --chief
+10.0.0.5:8000` on one (a private interface), and `lstm-apps tune forecast ...
+--worker 10.0.0.5:8000` on each of the others.
+
+Security: the chief's gRPC service is unauthenticated and unencrypted; any
+client that reaches its port can read the search and send it results. Bind it
+to 127.0.0.1 (one machine) or a private interface of a trusted network, never
+to a public one.
 """
 
 from __future__ import annotations
@@ -155,7 +162,9 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
     )
     role = dist.add_mutually_exclusive_group()
     role.add_argument("--chief", metavar="HOST:PORT", default=None,
-                      help="serve the search here, e.g. 0.0.0.0:8000 (runs no trial)")
+                      help="serve the search here, e.g. 127.0.0.1:8000 or a private "
+                      "interface (runs no trial). Unauthenticated, unencrypted gRPC: "
+                      "trusted networks only")
     role.add_argument("--worker", metavar="HOST:PORT", default=None,
                       help="run trials for the chief at HOST:PORT")
     dist.add_argument("--tuner-id", default=None,
@@ -250,6 +259,19 @@ def _base_config(args: argparse.Namespace, config_class: type) -> Any:
     if unknown:
         raise ValueError(f"--config {args.config} has unknown fields {unknown}.")
     return config_class(**values)
+
+
+def interrupted_message(args: argparse.Namespace) -> str:
+    """The line printed when a search is interrupted (Ctrl-C)."""
+    try:
+        options = recipe_parser(args.recipe).parse_args(args.options)
+    except SystemExit:  # pragma: no cover  (the options parsed once already)
+        return "lstm-apps tune: interrupted (Ctrl-C)."
+    folder = Path(options.directory) / (options.project_name or args.recipe)
+    return (
+        f"lstm-apps tune: interrupted (Ctrl-C); the search is in {folder} (completed trials "
+        "are kept); run the same command again to resume it."
+    )
 
 
 def run(args: argparse.Namespace) -> int:

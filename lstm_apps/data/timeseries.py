@@ -469,6 +469,35 @@ def infer_freq(index: pd.DatetimeIndex) -> str | None:
     return None if offset is None else getattr(offset, "freqstr", str(offset))
 
 
+def _check_gaps(index: pd.DatetimeIndex) -> None:
+    """Raises if `index` is a regular grid with timestamps missing (e.g. daily, days missing).
+
+    Such rows would be taken as equally spaced (a wrong season, no future
+    dates); truly irregular timestamps pass.
+    """
+    if len(index) < 3:
+        return
+    steps = np.diff(index.asi8)
+    values, counts = np.unique(steps, return_counts=True)
+    step = int(values[np.argmax(counts)])
+    if step <= 0 or counts.max() < 0.5 * len(steps) or np.any(steps % step):
+        return
+    expected = int((index.asi8[-1] - index.asi8[0]) // step) + 1
+    missing = expected - len(index)
+    try:
+        code = pd.tseries.frequencies.to_offset(pd.Timedelta(step)).freqstr
+    except ValueError:  # pragma: no cover  (every Timedelta has an offset)
+        return
+    gap = int(np.argmax(steps > step))
+    raise ValueError(
+        f"Received timestamps on a regular grid of one step {code!r} "
+        f"({pd.Timedelta(step)}) with {missing} of {expected} timestamps missing (the first "
+        f"gap after {index[gap]}); the rows cannot be taken as equally spaced. Pass "
+        f"`freq={code!r}` (--freq {code}) to insert the missing timestamps, and `fill` "
+        "(--fill ffill or --fill interpolate) to fill them."
+    )
+
+
 def _first(values: Any, k: int = 3) -> str:
     items = [str(v) for v in list(values)[:k]]
     more = len(values) - k
@@ -630,6 +659,8 @@ def from_dataframe(
             empty = [c for c in frame.columns if frame[c].isna().all()]
             raise ValueError(f"Received columns {empty} with no finite value at all.")
     inferred = freq or frame.index.freqstr or infer_freq(frame.index)
+    if inferred is None:
+        _check_gaps(frame.index)
     if inferred is not None and frame.index.freq is None:
         frame.index.freq = inferred
     frame.attrs = {"target": target, "covariates": list(covariates), "freq": inferred}
@@ -677,7 +708,18 @@ def read_csv(
                 f"Received an invalid value for argument `{name}`, expected a column "
                 f"name (str), got {value!r}."
             )
-    raw = pd.read_csv(path, **read_csv_kwargs)
+    try:
+        raw = pd.read_csv(path, **read_csv_kwargs)
+    except pd.errors.EmptyDataError:
+        raise ValueError(
+            f"Received `csv` path {path!r} (--csv), an empty file; expected a header line "
+            "with the date and target columns, then one row per time step."
+        ) from None
+    if raw.empty:
+        raise ValueError(
+            f"Received `csv` path {path!r} (--csv) with a header ({list(map(str, raw.columns))})"
+            " but no rows; expected one row per time step."
+        )
     if date_col not in raw.columns:
         raise ValueError(
             f"Received `date_col`={date_col!r}, which is not a column of {path!r}; its "

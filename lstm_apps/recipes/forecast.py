@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
-from lstm_apps import _io
+from lstm_apps import _io, _runs
 from lstm_apps.data import timeseries as ts
 from lstm_apps.recipes._common import (
     _check_choice,
@@ -1036,18 +1036,11 @@ def _table_to_dict(table: pd.DataFrame) -> dict[str, Any]:
 
 # ====================================================================== run
 def _run_dir(config: ForecastConfig, kind: str = "forecast") -> Path | None:
+    """The run folder, started by `lstm_apps._runs` (fresh, writable) before training."""
     if config.output_dir is None:
         return None
-    root = Path(config.output_dir)
-    if config.run_name:
-        return root / config.run_name
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = root / f"{stamp}-{kind}-{config.cell}"
-    n = 1
-    while path.exists():
-        n += 1
-        path = root / f"{stamp}-{kind}-{config.cell}-{n}"
-    return path
+    path = _runs.fresh_path(config.output_dir, config.run_name, kind, config.cell)
+    return _runs.start(path, config_to_dict(config))
 
 
 def _gate_monitor_class() -> Any:
@@ -1167,6 +1160,7 @@ def run(config: ForecastConfig | None = None, data: Any = None) -> ForecastResul
             )
         )
     if run_dir is not None:
+        callbacks += _runs.training_callbacks(run_dir)  # resumable after kill -9 / Ctrl-C
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tb")))
     if gate_monitor_cls is not None:
         probe = x_val[:8] if x_val is not None else ts.window_arrays(
@@ -1179,8 +1173,7 @@ def run(config: ForecastConfig | None = None, data: Any = None) -> ForecastResul
         verbose=config.verbose, shuffle=False,  # the dataset shuffles itself
     )
     train_seconds = time.perf_counter() - fit_start
-    history = pd.DataFrame(fit.history)
-    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    history = _runs.history(run_dir, fit.history)  # with the epochs before a resumption
 
     # ---- test windows: model, baselines, oracle
     x_test, y_test = ts.window_arrays(values, config.lookback, config.horizon, test_origins)

@@ -41,8 +41,10 @@ and are best run on a GPU.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,7 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lstm_apps import _io
+from lstm_apps import _io, _runs
 from lstm_apps.recipes._common import (
     _check_choice,
     _check_int,
@@ -370,17 +372,63 @@ def _forget_stats(
 
 
 def _run_dir(config: MemoryConfig) -> Path | None:
+    """The run folder, started by `lstm_apps._runs` (fresh, writable) before training."""
     if config.output_dir is None:
         return None
-    root = Path(config.output_dir)
-    if config.run_name:
-        return root / config.run_name
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path, n = root / f"{stamp}-memory-{config.task}", 1
-    while path.exists():
-        n += 1
-        path = root / f"{stamp}-memory-{config.task}-{n}"
-    return path
+    path = _runs.fresh_path(config.output_dir, config.run_name, "memory", config.task)
+    return _runs.start(path, config_to_dict(config))
+
+
+def _model_file(length: int, label: str) -> str:
+    return f"L{length}-{label.replace('/', '-')}.keras"
+
+
+def _finished(run_dir: Path | None, length: int, label: str) -> Path | None:
+    """The record of a model trained before a resumption (None: train it)."""
+    if run_dir is None:
+        return None
+    record = run_dir / _runs.BACKUP_DIR / "finished" / (_model_file(length, label) + ".json")
+    model_file = run_dir / "models" / _model_file(length, label)
+    return record if record.is_file() and model_file.is_file() else None
+
+
+def _train(
+    config: MemoryConfig, cell: str, bias: bool | None, length: int, train: tuple, val: tuple,
+    threshold: float, run_dir: Path | None, tag: str,
+) -> tuple[Any, pd.DataFrame, float]:
+    """Builds and trains one model: (model, history with `epoch`, seconds).
+
+    With a run folder, the training resumes after an interruption, and a
+    model that finished is kept under `models/` for a resumption of the run.
+    """
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    model = _build(cell, config.units, length, bias, config.seed)
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm),
+        loss="mse",
+    )
+    callbacks: list[Any] = []
+    if config.stop_when_solved:
+        callbacks.append(_stop_when_below(0.5 * threshold))
+    if run_dir is not None:
+        callbacks += _runs.training_callbacks(run_dir, tag)  # resumable after kill -9
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tb" / tag)))
+    started = time.perf_counter()
+    fit = model.fit(
+        *train, validation_data=val, epochs=config.epochs,
+        batch_size=config.batch_size, callbacks=callbacks, verbose=config.verbose,
+    )
+    seconds = time.perf_counter() - started
+    hist = _runs.history(run_dir, fit.history, tag)
+    if run_dir is not None:
+        _io.save_model(run_dir / "models" / f"{tag}.keras", model)
+        _io.write_json(
+            run_dir / _runs.BACKUP_DIR / "finished" / f"{tag}.keras.json",
+            {"seconds": seconds, "history": hist.to_dict(orient="list")},
+        )
+    return model, hist, seconds
 
 
 # ====================================================================== run
@@ -430,24 +478,17 @@ def run(config: MemoryConfig | None = None) -> MemoryResult:
         baseline = float(np.mean((y_test - y.mean()) ** 2))
         threshold = config.solved_ratio * baseline
         for label, cell, bias in config.models():
-            keras.utils.set_random_seed(config.seed)
-            model = _build(cell, config.units, length, bias, config.seed)
-            model.compile(
-                optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm),
-                loss="mse",
-            )
-            callbacks: list[Any] = []
-            if config.stop_when_solved:
-                callbacks.append(_stop_when_below(0.5 * threshold))
-            if run_dir is not None:
-                tag = f"L{length}-{label.replace('/', '-')}"
-                callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tb" / tag)))
-            started = time.perf_counter()
-            fit = model.fit(
-                x, y, validation_data=(x_val, y_val), epochs=config.epochs,
-                batch_size=config.batch_size, callbacks=callbacks, verbose=config.verbose,
-            )
-            seconds = time.perf_counter() - started
+            tag = f"L{length}-{label.replace('/', '-')}"
+            record = _finished(run_dir, length, label)
+            if record is not None:  # trained before a resumption: keep it
+                model = keras.saving.load_model(run_dir / "models" / _model_file(length, label))
+                saved = json.loads(record.read_text(encoding="utf-8"))
+                seconds, hist = saved["seconds"], pd.DataFrame(saved["history"])
+                logger.info("length %d %s: trained before the resumption", length, label)
+            else:
+                model, hist, seconds = _train(
+                    config, cell, bias, length, (x, y), (x_val, y_val), threshold, run_dir, tag
+                )
             # A direct call, not `predict`: one compiled predict function per model
             # would make TensorFlow warn about retracing.
             pred = np.concatenate(
@@ -464,7 +505,7 @@ def run(config: MemoryConfig | None = None) -> MemoryResult:
                 "baseline_mse": baseline,
                 "ratio": mse / baseline,
                 "solved": bool(mse < threshold),
-                "epochs": len(fit.history["loss"]),
+                "epochs": len(hist),
                 "seconds": round(seconds, 2),
                 "forget_mean": math.nan,
                 "retention": math.nan,
@@ -480,8 +521,7 @@ def run(config: MemoryConfig | None = None) -> MemoryResult:
                     "mean_f": mean_curve, "holder_f": holder_curve,
                 }))
             rows.append(row)
-            hist = pd.DataFrame(fit.history)
-            hist.insert(0, "epoch", np.arange(1, len(hist) + 1))
+            hist = hist.copy()
             hist.insert(0, "model", label)
             hist.insert(0, "length", length)
             histories.append(hist)
@@ -523,7 +563,6 @@ def _write_run(result: MemoryResult) -> dict[str, Path]:
     assert run_dir is not None
     config = result.config
     paths = {
-        "metrics": _io.write_json(run_dir / "metrics.json", result.metrics),
         "results": _io.write_csv(run_dir / "results.csv", result.results),
         "history": _io.write_csv(run_dir / "history.csv", result.history),
         "forget_curves": _io.write_csv(run_dir / "forget_curves.csv", result.forget_curves),
@@ -535,8 +574,7 @@ def _write_run(result: MemoryResult) -> dict[str, Path]:
     main = lstm_labels[0] if lstm_labels else config.models()[0][0]
     paths["model"] = _io.save_model(run_dir / "model.keras", result.models[(longest, main)])
     for (length, label), model in result.models.items():
-        name = f"L{length}-{label.replace('/', '-')}.keras"
-        _io.save_model(run_dir / "models" / name, model)
+        _io.save_model(run_dir / "models" / _model_file(length, label), model)
     if config.plots:
         paths["plot_results"] = _io.save_figure(
             run_dir / "plots" / "results.png", plot_memory_results(result.results)
@@ -547,6 +585,9 @@ def _write_run(result: MemoryResult) -> dict[str, Path]:
                     run_dir / "plots" / f"forget_gate_L{length}.png",
                     plot_forget_curves(result.forget_curves, length, config.marker_window),
                 )
+    shutil.rmtree(run_dir / _runs.BACKUP_DIR, ignore_errors=True)
+    # The completion marker, written last: a run cut short never looks complete.
+    paths["metrics"] = _io.write_json(run_dir / _runs.MARKER, result.metrics)
     return paths
 
 

@@ -89,7 +89,10 @@ class SentimentConfig:
         test_data: Test table (path or DataFrame) when `data` is one table.
             Default: hold out `test_split` of `data`.
         text_column, label_column: Column names of table sources.
-        output_dir: The run folder (created; files in it are replaced).
+        output_dir: The run folder: created, or an empty one; a folder that
+            holds a run is refused unless `lstm_apps._runs.policy` says
+            "overwrite" or "resume" (`lstm-apps sentiment` makes a fresh
+            folder under its `--output-dir` for each run).
         cell: An lstm_apps cell or variant (`lstm_apps.cells.names()`), or
             `"keras_lstm"` / `"gru"` for Keras's own layers.
         units: Units per recurrent layer (per direction).
@@ -509,6 +512,11 @@ def _roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     labels = np.asarray(labels).astype(bool)
     n_pos, n_neg = int(labels.sum()), int((~labels).sum())
     if n_pos == 0 or n_neg == 0:
+        logger.warning(
+            "ROC AUC is undefined: the %d test reviews are all of one class (%d positive, "
+            "%d negative); test_auc is NaN (null in metrics.json)",
+            n_pos + n_neg, n_pos, n_neg,
+        )
         return float("nan")
     order = np.argsort(scores, kind="mergesort")
     ranks = np.empty(len(scores), dtype="float64")
@@ -659,9 +667,8 @@ def run(config: SentimentConfig) -> SentimentResult:
     ```
     """
     import keras
-    import pandas as pd
 
-    from lstm_apps import _io
+    from lstm_apps import _io, _runs
     from lstm_apps.data import imdb as _imdb
 
     if not isinstance(config, SentimentConfig):
@@ -669,6 +676,9 @@ def run(config: SentimentConfig) -> SentimentResult:
             "Received an invalid value for argument `config`, expected a "
             f"SentimentConfig, got {type(config).__name__}."
         )
+    # A run folder that is refused or cannot be written fails here, before any work;
+    # it is created once the data passed its checks.
+    _runs.check(config.output_dir, config.to_dict())
     keras.utils.set_random_seed(config.seed)
     splits = _imdb.load_imdb(
         config.data,
@@ -681,7 +691,7 @@ def run(config: SentimentConfig) -> SentimentResult:
         max_test_samples=config.max_test_samples,
         seed=config.seed,
     )
-    run_dir = config.output_dir
+    run_dir = _runs.start(config.output_dir, config.to_dict())
     paths = {"run_dir": run_dir}
     vectorizer = _imdb.make_vectorizer(splits.train_texts, config.vocab_size)
     _, train_lengths = _imdb.vectorize(
@@ -719,7 +729,12 @@ def run(config: SentimentConfig) -> SentimentResult:
         restore_best_weights=True,
     )
     paths["tensorboard"] = run_dir / "tb"
-    callbacks = [timer, stopper, keras.callbacks.TensorBoard(str(paths["tensorboard"]))]
+    callbacks = [
+        timer,
+        stopper,
+        *_runs.training_callbacks(run_dir),  # resumable after kill -9 / Ctrl-C
+        keras.callbacks.TensorBoard(str(paths["tensorboard"])),
+    ]
     probe = _probe(splits, val_lengths)
     if config.gate_monitor:
         try:
@@ -757,9 +772,10 @@ def run(config: SentimentConfig) -> SentimentResult:
     )
     train_seconds = time.perf_counter() - start
 
-    history = pd.DataFrame(fitted.history)
-    history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    history["seconds"] = timer.seconds[: len(history)]
+    history = _runs.history(run_dir, fitted.history)  # with the epochs before a resumption
+    # Epochs before a resumption were timed by the interrupted process: NaN.
+    earlier = max(0, len(history) - len(timer.seconds))
+    history["seconds"] = [math.nan] * earlier + timer.seconds[: len(history) - earlier]
     best = int(history["val_accuracy"].idxmax())
 
     start = time.perf_counter()
@@ -787,7 +803,6 @@ def run(config: SentimentConfig) -> SentimentResult:
     )
 
     paths["model"] = _io.save_model(run_dir / "model.keras", model)
-    paths["metrics"] = _io.write_json(run_dir / "metrics.json", metrics)
     paths["history"] = _io.write_csv(run_dir / "history.csv", history)
     paths["config"] = _io.write_json(run_dir / "config.json", config.to_dict())
     paths["learning_curves"] = _io.save_figure(
@@ -802,6 +817,8 @@ def run(config: SentimentConfig) -> SentimentResult:
             logger.warning("Skipping the forget-gate plot: %s", error)
         else:
             paths["forget_gate"] = _io.save_figure(run_dir / "plots" / "forget_gate.png", figure)
+    # The completion marker, written last: a run cut short never looks complete.
+    paths["metrics"] = _io.write_json(run_dir / _runs.MARKER, metrics)
     return SentimentResult(
         model=model, history=history, metrics=metrics, paths=paths, config=config
     )

@@ -19,7 +19,7 @@ from typing import Any
 import keras_tuner
 import pandas as pd
 
-from lstm_apps import _io
+from lstm_apps import _io, _runs
 from lstm_apps.tuning import _hparams, oracles, results
 from lstm_apps.tuning.hypermodels import RecipeHyperModel, make_hypermodel, recipe_name
 from lstm_apps.tuning.tuner import RecipeTuner
@@ -475,6 +475,7 @@ def tune(
         )
 
     project_dir = Path(directory) / project_name
+    _runs.ensure_writable(project_dir)  # fails here, not after the first trial
     settings = _settings(recipe, tuner, objective, hypermodel, hyperband_factor)
     settings_path = project_dir / SETTINGS_FILE
     if not (overwrite and role != "worker") and settings_path.is_file():

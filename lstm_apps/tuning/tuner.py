@@ -14,7 +14,7 @@ from typing import Any
 import keras
 import keras_tuner
 
-from lstm_apps import _io
+from lstm_apps import _io, _runs
 from lstm_apps.tuning import _hparams
 
 __all__ = ["RUN_FOLDER", "RecipeTuner", "is_chief", "is_worker"]
@@ -135,10 +135,12 @@ class RecipeTuner(keras_tuner.Tuner):
         """Runs the recipe with the trial's config; returns its metrics."""
         hp = trial.hyperparameters
         run_dir = self.trial_run_dir(trial.trial_id)
-        if run_dir.exists():
-            logger.info("trial %s: removing the run folder of an interrupted attempt",
+        if _runs.is_complete(run_dir):  # finished, but not recorded: run it again
+            logger.info("trial %s: removing the run folder of an earlier attempt",
                         trial.trial_id)
             shutil.rmtree(run_dir, ignore_errors=True)
+        elif run_dir.exists():
+            logger.info("trial %s: resuming the run of an interrupted attempt", trial.trial_id)
         overrides: dict[str, Any] = self.hypermodel.run_overrides(run_dir)
         epochs = hp.values.get("tuner/epochs")
         if epochs:
@@ -147,9 +149,13 @@ class RecipeTuner(keras_tuner.Tuner):
         keras.backend.clear_session()
         gc.collect()
         session = run_dir / "tb"
+        run_dir.mkdir(parents=True, exist_ok=True)
         _hparams.write_session_start(session, trial.trial_id, hp.values)
         try:
-            result = self.hypermodel.run(config)
+            # "resume": the folder holds the trial's TensorBoard session already, and
+            # an interrupted attempt continues from its last finished epoch.
+            with _runs.policy("resume"):
+                result = self.hypermodel.run(config)
         except BaseException:
             _hparams.write_session_end(session, {}, ok=False)
             raise
