@@ -243,7 +243,7 @@ class LSTMForecaster:
         usable = shortest - holdout
         need = self.horizon + 1  # training windows per series at least
         if self.lookback is not None:
-            if usable - self.horizon - need + 1 < self.lookback - 1:
+            if usable - self.lookback - self.horizon + 1 < need:
                 raise ValueError(
                     f"Received `lookback`={self.lookback}, but the shortest series has "
                     f"{shortest} points, and {self.lookback + 2 * self.horizon + holdout} are "
@@ -1047,7 +1047,8 @@ def score(
                         + _metrics.pinball_loss(y, upper, (1 + level) / 2))
             rows.append(row)
     table = pd.DataFrame(rows)
-    mean = table.groupby("forecaster", sort=False).mean(numeric_only=True).reset_index()
+    mean = table.drop(columns="id").groupby("forecaster", sort=False).mean(
+        numeric_only=True).reset_index()
     mean.insert(0, "id", "mean")
     out = pd.concat([table, mean], ignore_index=True).set_index(["id", "forecaster"])
     relative = {}
