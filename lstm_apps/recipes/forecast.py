@@ -64,6 +64,7 @@ from keras import ops
 
 from lstm_apps import _io, _runs
 from lstm_apps.data import timeseries as ts
+from lstm_apps.forecasting.metrics import metrics_table
 from lstm_apps.recipes._common import (
     _check_choice,
     _check_int,
@@ -956,74 +957,6 @@ def _ets_forecasts(
 
 
 # ====================================================================== metrics
-def metrics_table(
-    actual: np.ndarray,
-    forecasts: Mapping[str, np.ndarray],
-    train: np.ndarray,
-    season: int | None = None,
-) -> pd.DataFrame:
-    """MAE, RMSE, MASE and sMAPE of several forecasters, overall and per step.
-
-    Args:
-        actual: True values `(windows, horizon)`.
-        forecasts: Forecaster name -> forecasts of the same shape.
-        train: The training part of the target (for the MASE scale: the
-            in-sample MAE of the seasonal-naive forecast, lag `season`).
-        season: Seasonal period of the MASE scale (None or 1: lag 1).
-
-    Returns:
-        A DataFrame with index `(metric, step)` (step "all", then 1..horizon)
-        and one column per forecaster; sMAPE is in percent (0-200).
-
-    Example:
-
-    >>> import numpy as np
-    >>> from lstm_apps.recipes.forecast import metrics_table
-    >>> table = metrics_table(np.ones((4, 2)), {"a": np.zeros((4, 2))}, np.arange(5.0))
-    >>> table.loc[("mae", "all"), "a"], table.loc[("mase", 2), "a"], table.loc[("smape", 1), "a"]
-    (np.float64(1.0), np.float64(1.0), np.float64(200.0))
-    """
-    actual = np.asarray(actual, dtype="float64")
-    train = np.asarray(train, dtype="float64").ravel()
-    m = season if season and season > 1 and season < len(train) else 1
-    scale = float(np.mean(np.abs(train[m:] - train[:-m]))) if len(train) > m else float("nan")
-    if not scale > 0:
-        scale = float("nan")
-    horizon = actual.shape[1]
-    steps: list[Any] = ["all", *range(1, horizon + 1)]
-    columns = {}
-    for name, pred in forecasts.items():
-        pred = np.asarray(pred, dtype="float64")
-        if pred.shape != actual.shape:
-            raise ValueError(
-                f"Received forecasts {name!r} of shape {pred.shape}, expected the shape of "
-                f"`actual`, {actual.shape}."
-            )
-        err = actual - pred
-        denom = np.abs(actual) + np.abs(pred)
-        ape = np.where(denom > 0, 2.0 * np.abs(err) / np.where(denom > 0, denom, 1.0), 0.0)
-        values = []
-        for metric in _METRICS:
-            if metric == "mae":
-                per = np.abs(err).mean(axis=0)
-                total = np.abs(err).mean()
-            elif metric == "rmse":
-                per = np.sqrt((err**2).mean(axis=0))
-                total = np.sqrt((err**2).mean())
-            elif metric == "mase":
-                per = np.abs(err).mean(axis=0) / scale
-                total = np.abs(err).mean() / scale
-            else:
-                per = 100.0 * ape.mean(axis=0)
-                total = 100.0 * ape.mean()
-            values.extend([total, *per])
-        columns[name] = values
-    index = pd.MultiIndex.from_tuples(
-        [(metric, step) for metric in _METRICS for step in steps], names=["metric", "step"]
-    )
-    return pd.DataFrame(columns, index=index)
-
-
 def _table_to_dict(table: pd.DataFrame) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in table.columns:
