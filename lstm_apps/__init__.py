@@ -49,12 +49,7 @@ from lstm_apps.cells import (  # noqa: E402
     StandardLSTMCell,
     VariantLSTMCell,
 )
-from lstm_apps.data import imdb as _imdb  # noqa: E402, F401  (sentiment text layers)
 from lstm_apps.layers import LSTM  # noqa: E402
-
-# The recipes' saved models hold their own registered layers and losses; import
-# them here so that `keras.saving.load_model` works after `import lstm_apps`.
-from lstm_apps.recipes import forecast as _forecast  # noqa: E402, F401
 
 
 def __getattr__(name: str) -> Any:

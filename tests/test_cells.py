@@ -591,8 +591,8 @@ def test_non_3d_input():
 def chunk_calls(monkeypatch):
     """Records the cell's loop calls, `steps` for a chunk and "fm" for a
     feature-major step; returns a function that selects the loop."""
-    from lstm_apps import layers
     from lstm_apps.cells._base import LSTMCellBase
+    from lstm_apps.layers import lstm as layers  # the module holding the loop settings
 
     calls = []
     chunk, feature_major = LSTMCellBase._call_chunk, LSTMCellBase._call_feature_major

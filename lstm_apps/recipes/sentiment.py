@@ -178,6 +178,7 @@ class SentimentConfig:
 
     def __post_init__(self) -> None:
         from lstm_apps.data import imdb as _imdb
+        from lstm_apps.layers.text import check_max_len
 
         if self.data is None:
             raise TypeError(
@@ -197,7 +198,7 @@ class SentimentConfig:
         object.__setattr__(self, "cell", check_cell(self.cell))
         for name in ("units", "layers", "embedding_dim", "batch_size", "epochs"):
             _check_int(name, getattr(self, name), 1, numpy=False, expected="a positive integer")
-        _imdb._check_max_len(self.max_len)
+        check_max_len(self.max_len)
         _check_int("vocab_size", self.vocab_size, 3, numpy=False)
         _check_choice("truncating", self.truncating, ("pre", "post"))
         _check_choice("pooling", self.pooling, POOLINGS)
@@ -314,7 +315,7 @@ def build_model(config: SentimentConfig, vectorizer: keras.layers.TextVectorizat
     """
     import keras
 
-    from lstm_apps.data import imdb as _imdb
+    from lstm_apps.layers import SequencePooling, TruncateTokens
     from lstm_apps.recipes._common import recurrent_stack
 
     if not isinstance(config, SentimentConfig):
@@ -329,7 +330,7 @@ def build_model(config: SentimentConfig, vectorizer: keras.layers.TextVectorizat
         )
     text = keras.Input(shape=(), dtype="string", name="text")
     ids = vectorizer(text)
-    ids = _imdb.TruncateTokens(config.max_len, config.truncating, name="truncate")(ids)
+    ids = TruncateTokens(config.max_len, config.truncating, name="truncate")(ids)
     x = keras.layers.Embedding(
         vectorizer.vocabulary_size(), config.embedding_dim, mask_zero=True, name="embedding"
     )(ids)
@@ -345,7 +346,7 @@ def build_model(config: SentimentConfig, vectorizer: keras.layers.TextVectorizat
     ):
         x = layer(x)
     if config.pooling != "last":
-        x = _imdb.SequencePooling(config.pooling, name="pooling")(x)
+        x = SequencePooling(config.pooling, name="pooling")(x)
     x = keras.layers.Dropout(config.dropout, seed=config.seed, name="dropout")(x)
     probability = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
     return keras.Model(text, probability, name=f"sentiment_{config.cell}")
@@ -372,8 +373,7 @@ def load_model(path: str | os.PathLike) -> keras.Model:
     """
     import keras
 
-    import lstm_apps.data.imdb  # noqa: F401  (registers the text layers)
-    import lstm_apps.layers  # noqa: F401  (registers lstm_apps.LSTM and the cells)
+    import lstm_apps.layers  # noqa: F401  (registers the cells, LSTM and the text layers)
 
     path = Path(path)
     if not path.is_file():

@@ -23,6 +23,11 @@ The three oracles are Keras Tuner's own (`keras_tuner.oracles.RandomSearchOracle
 Keras Tuner's own resume is kept as it is: on reload, trials that were
 running when the process died go back to the queue (`Oracle.reload`), and
 the completed ones are kept.
+
+The mixin reads and overrides Keras Tuner's private Oracle API (`_save_trial`,
+`_retry_queue`, `ongoing_trials`, ...) only through
+`lstm_apps.tuning._kt_private`, which lists those names and the version
+they were written against.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import keras_tuner
 from keras_tuner import oracles as _kt_oracles
 
 from lstm_apps import _io
+from lstm_apps.tuning import _kt_private as _kt
 
 __all__ = [
     "BayesianOptimizationOracle",
@@ -58,7 +64,7 @@ def _now_iso(stamp: float) -> str:
     return _dt.datetime.fromtimestamp(stamp).isoformat(timespec="seconds")
 
 
-class TrialBookkeepingMixin:
+class TrialBookkeepingMixin(_kt.OracleOverrides):
     """Bookkeeping, atomic state files and dead-worker recovery for an Oracle.
 
     Put it before a `keras_tuner.Oracle` subclass; it takes one more keyword
@@ -77,14 +83,15 @@ class TrialBookkeepingMixin:
     @property
     def project_path(self) -> Path:
         """The project folder (`directory/project_name`)."""
-        return Path(self._project_dir)
+        return Path(_kt.project_dir(self))
 
     def save(self) -> None:
         """Writes `oracle.json` atomically."""
-        _io.write_text(self._get_oracle_fname(), json.dumps(self.get_state()))
+        _io.write_text(_kt.oracle_file(self), json.dumps(self.get_state()))
 
-    def _save_trial(self, trial: Any) -> None:
-        path = Path(self._get_trial_dir(trial.trial_id)) / "trial.json"
+    def save_trial(self, trial: Any) -> None:
+        """Writes the trial's `trial.json` atomically (Keras Tuner's `_save_trial`)."""
+        path = Path(_kt.trial_dir(self, trial.trial_id)) / "trial.json"
         _io.write_text(path, json.dumps(trial.get_state()))
 
     def _write_info(self, trial_id: str) -> None:
@@ -93,7 +100,7 @@ class TrialBookkeepingMixin:
             return
         trial = self.trials.get(trial_id)
         record = {"trial_id": trial_id, "status": getattr(trial, "status", None), **info}
-        _io.write_json(Path(self._get_trial_dir(trial_id)) / "trial_info.json", record)
+        _io.write_json(Path(_kt.trial_dir(self, trial_id)) / "trial_info.json", record)
 
     def write_table(self) -> Path:
         """Writes `trials.csv` (one row per trial) atomically; returns its path."""
@@ -117,7 +124,7 @@ class TrialBookkeepingMixin:
 
     # ------------------------------------------------------------ liveness
     def _owner(self, trial_id: str) -> str | None:
-        for tuner_id, trial in self.ongoing_trials.items():
+        for tuner_id, trial in _kt.ongoing_trials(self).items():
             if trial.trial_id == trial_id:
                 return tuner_id
         return None
@@ -140,14 +147,16 @@ class TrialBookkeepingMixin:
             return []
         now = time.time()
         requeued = []
-        for tuner_id, trial in list(self.ongoing_trials.items()):
+        ongoing, tuner_ids = _kt.ongoing_trials(self), _kt.tuner_ids(self)
+        retry = _kt.retry_queue(self)
+        for tuner_id, trial in list(ongoing.items()):
             silent = now - self._last_seen.setdefault(tuner_id, now)
             if silent <= self.worker_timeout:
                 continue
-            del self.ongoing_trials[tuner_id]
-            self.tuner_ids.discard(tuner_id)
-            if trial.trial_id not in self._retry_queue:
-                self._retry_queue.append(trial.trial_id)
+            del ongoing[tuner_id]
+            tuner_ids.discard(tuner_id)
+            if trial.trial_id not in retry:
+                retry.append(trial.trial_id)
             requeued.append(trial.trial_id)
             info = self.trial_info.setdefault(trial.trial_id, {})
             if info.get("history"):
@@ -156,12 +165,12 @@ class TrialBookkeepingMixin:
                 "tuner %r has not been heard of for %.0f s: trial %s goes back to the queue",
                 tuner_id, silent, trial.trial_id,
             )
-        for tuner_id in list(self.tuner_ids):
-            if tuner_id in self.ongoing_trials:
+        for tuner_id in list(tuner_ids):
+            if tuner_id in ongoing:
                 continue
             silent = now - self._last_seen.setdefault(tuner_id, now)
             if silent > self.worker_timeout:
-                self.tuner_ids.discard(tuner_id)
+                tuner_ids.discard(tuner_id)
                 logger.warning("tuner %r has not asked for a trial for %.0f s: forgotten",
                                tuner_id, silent)
         if requeued:
@@ -178,11 +187,11 @@ class TrialBookkeepingMixin:
         now = time.time()
         self._last_seen[tuner_id] = now
         self.expire_stale()
-        had_trial = tuner_id in self.ongoing_trials
+        had_trial = tuner_id in _kt.ongoing_trials(self)
         trial = super().create_trial(tuner_id)
-        if trial.status == _STOPPED and any(t != tuner_id for t in self.ongoing_trials):
+        if trial.status == _STOPPED and any(t != tuner_id for t in _kt.ongoing_trials(self)):
             # Others still run: wait, to take over if one of them dies.
-            self.tuner_ids.add(tuner_id)
+            _kt.tuner_ids(self).add(tuner_id)
             trial.status = _IDLE
         elif trial.status == _RUNNING and not had_trial:
             info = self.trial_info.setdefault(trial.trial_id, {})
@@ -203,7 +212,7 @@ class TrialBookkeepingMixin:
         now = time.time()
         trial_id = trial.trial_id
         known = self.trials.get(trial_id)
-        if known is not None and trial_id in self.end_order and known.status in (
+        if known is not None and trial_id in _kt.end_order(self) and known.status in (
             _COMPLETED, _FAILED
         ):
             logger.warning("trial %s already ended (%s): result from a late worker dropped",
@@ -212,8 +221,9 @@ class TrialBookkeepingMixin:
         owner = self._owner(trial_id)
         if owner is not None:
             self._last_seen[owner] = now
-        if trial.status == _COMPLETED and trial_id in self._retry_queue:
-            self._retry_queue.remove(trial_id)  # requeued, but its worker came back
+        retry = _kt.retry_queue(self)
+        if trial.status == _COMPLETED and trial_id in retry:
+            retry.remove(trial_id)  # requeued, but its worker came back
         super().end_trial(trial)
         ended = self.trials[trial_id]
         info = self.trial_info.setdefault(trial_id, {})
@@ -239,14 +249,14 @@ class TrialBookkeepingMixin:
     def reload(self) -> None:
         """Reloads the oracle; trials left running by a dead process are requeued."""
         super().reload()
-        for trial_id in self._retry_queue:
+        retry = _kt.retry_queue(self)
+        for trial_id in retry:
             info = self.trial_info.get(trial_id)
             if info and info.get("history") and info["history"][-1].get("outcome") == "running":
                 info["history"][-1]["outcome"] = "interrupted"
                 self._write_info(trial_id)
-        if self._retry_queue:
-            logger.info("resuming: trials %s were interrupted and will run again",
-                        sorted(self._retry_queue))
+        if retry:
+            logger.info("resuming: trials %s were interrupted and will run again", sorted(retry))
 
 
 class RandomSearchOracle(TrialBookkeepingMixin, _kt_oracles.RandomSearchOracle):

@@ -21,6 +21,7 @@ import pandas as pd
 
 from lstm_apps import _io, _runs
 from lstm_apps.tuning import _hparams, oracles, results
+from lstm_apps.tuning import _kt_private as _kt
 from lstm_apps.tuning.hypermodels import RecipeHyperModel, make_hypermodel, recipe_name
 from lstm_apps.tuning.tuner import RecipeTuner
 
@@ -172,7 +173,7 @@ def _role(chief: Any, worker: Any, tuner_id: Any) -> tuple[str, dict[str, str] |
         )
     if tuner_id is not None and (not isinstance(tuner_id, str) or not re.fullmatch(
         r"[A-Za-z0-9_.\-]+", tuner_id
-    ) or "chief" in tuner_id):
+    ) or _kt.is_chief_id(tuner_id)):
         raise ValueError(
             "Received an invalid value for argument `tuner_id`, expected a name of letters, "
             f"digits, '.', '_' or '-' without 'chief', got {tuner_id!r}."
@@ -189,7 +190,7 @@ def _role(chief: Any, worker: Any, tuner_id: Any) -> tuple[str, dict[str, str] |
         host, port = parse_address(worker, "worker")
         name = tuner_id or f"worker-{socket.gethostname()}-{os.getpid()}"
         # Keras Tuner takes any id containing "chief" for the chief's.
-        name = re.sub(r"[^A-Za-z0-9_.\-]", "-", name).replace("chief", "head")
+        name = re.sub(r"[^A-Za-z0-9_.\-]", "-", name).replace(_kt.CHIEF_MARK, "head")
         return "worker", {"KERASTUNER_TUNER_ID": name, "KERASTUNER_ORACLE_IP": host,
                           "KERASTUNER_ORACLE_PORT": str(port)}
     if tuner_id is not None:
@@ -203,7 +204,8 @@ def _role(chief: Any, worker: Any, tuner_id: Any) -> tuple[str, dict[str, str] |
                 )
         parse_address(f"{os.environ['KERASTUNER_ORACLE_IP']}:"
                       f"{os.environ['KERASTUNER_ORACLE_PORT']}", "KERASTUNER_ORACLE_IP/PORT")
-        return ("chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"), None
+        role = "chief" if _kt.is_chief_id(os.environ["KERASTUNER_TUNER_ID"]) else "worker"
+        return role, None
     return "single", None
 
 

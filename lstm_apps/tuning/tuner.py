@@ -16,6 +16,7 @@ import keras_tuner
 
 from lstm_apps import _io, _runs
 from lstm_apps.tuning import _hparams
+from lstm_apps.tuning import _kt_private as _kt
 
 __all__ = ["RUN_FOLDER", "RecipeTuner", "is_chief", "is_worker"]
 
@@ -27,8 +28,8 @@ RUN_FOLDER = "run"
 
 def is_chief() -> bool:
     """Whether Keras Tuner's environment makes this process the chief (oracle server)."""
-    return "KERASTUNER_ORACLE_IP" in os.environ and "chief" in os.environ.get(
-        "KERASTUNER_TUNER_ID", ""
+    return "KERASTUNER_ORACLE_IP" in os.environ and _kt.is_chief_id(
+        os.environ.get("KERASTUNER_TUNER_ID", "")
     )
 
 
@@ -178,6 +179,11 @@ class RecipeTuner(keras_tuner.Tuner):
 
     # ------------------------------------------------------------ hooks
     def pre_create_trial(self) -> None:
+        """Waits `idle_interval` seconds when the oracle said IDLE last time.
+
+        Keras Tuner's undocumented hook (see `lstm_apps.tuning._kt_private`),
+        called before every `oracle.create_trial`.
+        """
         if self._waiting:  # the oracle answered IDLE last time
             time.sleep(self.idle_interval)
         self._waiting = True
@@ -232,6 +238,6 @@ class RecipeTuner(keras_tuner.Tuner):
 
     def save(self) -> None:
         """Saves the oracle (not on workers) and this tuner's state, atomically."""
-        if not self._is_worker():
+        if not _kt.is_worker_tuner(self):
             self.oracle.save()
-        _io.write_json(self._get_tuner_fname(), self.get_state())
+        _io.write_json(_kt.tuner_file(self), self.get_state())

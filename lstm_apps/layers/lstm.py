@@ -10,8 +10,12 @@ import keras
 from keras import ops
 
 from lstm_apps import cells as _cells
-from lstm_apps.cells import _torch_fused
-from lstm_apps.cells._base import LSTMCellBase, _Loop, _peephole_name
+
+# `_torch_fused`, `_Loop` and `_peephole_name` are private loop helpers of
+# lstm_apps.cells shared with this layer only; they should become public names
+# of lstm_apps.cells (see the note of issue 16).
+from lstm_apps.cells import LSTMCellBase, _torch_fused
+from lstm_apps.cells._base import _Loop, _peephole_name
 
 __all__ = ["LSTM"]
 
@@ -301,9 +305,10 @@ class LSTM(keras.layers.RNN):
         over a hoisted input projection. This is that loop for any cell of
         the family: one input matmul for the sequence, then one step per
         time step, with the recurrent kernels converted once and torch's own
-        `sigmoid`, `tanh` and `chunk` (see `_Loop`). Masked steps keep the states and output the previous output
-        (zeros with `zero_output_for_mask`), as in Keras's torch loop; the
-        outputs run in processing order (reversed with `go_backwards`).
+        `sigmoid`, `tanh` and `chunk` (see `_Loop`). Masked steps keep the
+        states and output the previous output (zeros with
+        `zero_output_for_mask`), as in Keras's torch loop; the outputs run in
+        processing order (reversed with `go_backwards`).
         """
         cell = self.cell
         z = ops.unstack(cell.project_inputs(sequences, training=training), axis=1)
