@@ -61,14 +61,12 @@ logger = logging.getLogger(__name__)
 # Attributes that live only while training; `copy.deepcopy` resets them.
 _RUNTIME = {
     "_model": None,
-    "_tracer": None,
-    "_tracer_model_id": None,
-    "_probe_checked": None,
-    "_probe_tokens": None,
     "_writer": None,
     "_writer_dir": None,
     "_executor": None,
     "_pending": None,
+    "_layout_written": None,
+    "_no_forget": None,
     "last_trace": None,
 }
 
@@ -96,9 +94,20 @@ class GateMonitor(keras.callbacks.Callback):
     - scalars `"<layer>/<gate name>/mean"`, `".../saturated_low"` (fraction
       < 0.1; for g < -0.9) and `".../saturated_high"` (> 0.9), and
       `"<layer>/cell_state/mean_abs"` (mean |c|);
+    - memory: a histogram `"<layer>/memory/timescale"` of the units'
+      timescales 1 / (1 - f) (f a unit's mean forget activation over the
+      probe; infinite ones left out) and a scalar
+      `"<layer>/memory/timescale_median"`; a layer without a forget gate
+      gets neither (a log message says so, once);
     - images `"<layer>/heatmap"` (each gate, units x time, tokens on the time
       axis for text) and `"<layer>/lines"` (a few units over time), one image
       per probe sample, for the first `image_samples` samples.
+
+    Every summary carries a description (what it is, the thresholds), shown
+    in TensorBoard; and the run holds a custom-scalars layout (TensorBoard's
+    "Custom Scalars" tab): per layer, one chart with the means of i, f and o
+    together, one with their saturated fractions, one with the median
+    memory timescale, and one with the per-batch means.
 
     Epoch-level summaries use the epoch as step (as `keras.callbacks.TensorBoard`
     does); batch-level ones are tagged `"batch/..."` and use the number of
@@ -214,33 +223,10 @@ class GateMonitor(keras.callbacks.Callback):
                 f"layer name or a list of layer names, got {layers!r}."
             )
         self.layers = layers
-        if probe is None:
-            raise TypeError(
-                "Received an invalid value for argument `probe`, expected a batch "
-                "of model inputs, got None."
-            )
-        if isinstance(probe, dict):
-            self.probe: Any = {k: _gates._to_array(v, "probe") for k, v in probe.items()}
-        elif (
-            isinstance(probe, (list, tuple))
-            and probe
-            and all(isinstance(v, np.ndarray) for v in probe)
-        ):  # one array per model input
-            self.probe = [_gates._to_array(v, "probe") for v in probe]
-        else:
-            self.probe = _gates._to_array(probe, "probe")
-        for array in (
-            self.probe.values()
-            if isinstance(self.probe, dict)
-            else (self.probe if isinstance(self.probe, list) else [self.probe])
-        ):
-            if array.ndim == 0 or array.shape[0] == 0:
-                raise ValueError(
-                    "Received an invalid value for argument `probe`, expected a "
-                    f"non-empty batch of model inputs, got an array of shape {array.shape}."
-                )
-        batch = _gates._batch_size(self.probe)
-        self.tokens = None if tokens is None else _gates._check_tokens(tokens, batch)
+        self._probe = _gates.GateProbe(probe, tokens=tokens, argument="probe")
+        #: The probe inputs, as checked NumPy arrays.
+        self.probe: Any = self._probe.inputs
+        self.tokens = self._probe.tokens
         if not isinstance(background_images, bool):
             raise TypeError(
                 "Received an invalid value for argument `background_images`, "
@@ -283,11 +269,6 @@ class GateMonitor(keras.callbacks.Callback):
     def run_dir(self) -> Path:
         """The folder the event files go to: `<log_dir>/<run_name>`."""
         return Path(self.log_dir) / self.run_name
-
-    def set_model(self, model: Any) -> None:
-        if model is not self._model:
-            self._tracer = None
-        super().set_model(model)
 
     # Overriding `on_train_batch_end` turns off Keras's asynchronous callback
     # dispatch, so the monitor only exposes a batch hook when `batch_freq` is
@@ -341,19 +322,13 @@ class GateMonitor(keras.callbacks.Callback):
     # ----------------------------------------------------------------- work
     def _prepare(self) -> None:
         """Checks the model and the probe and builds the tracer (no tracing)."""
-        model = self.model
-        if self._tracer is not None and self._tracer_model_id == id(model):
-            return
-        tracer, checked = _gates._prepare(model, self.probe, self.layers, argument="probe")
-        if self.image_samples > _gates._batch_size(checked):
+        self._probe.prepare(self.model, self.layers)
+        if self.image_samples > self._probe.batch_size:
             raise ValueError(
                 "Received an invalid value for argument `image_samples`, expected at "
-                f"most the number of probe samples ({_gates._batch_size(checked)}), "
+                f"most the number of probe samples ({self._probe.batch_size}), "
                 f"got {self.image_samples}."
             )
-        self._tracer, self._tracer_model_id = tracer, id(model)
-        self._probe_checked = checked
-        self._probe_tokens = self.tokens or _gates._tokens_from_text(model, checked)
 
     def trace(self) -> _gates.GateTrace:
         """Traces the probe now with the model's current weights.
@@ -367,8 +342,7 @@ class GateMonitor(keras.callbacks.Callback):
                 "`model.fit` starts (or call `set_model(model)`)."
             )
         self._prepare()
-        raw = self._tracer.run(self._probe_checked, compiled=True)
-        self.last_trace = self._tracer.to_trace(raw, tokens=self._probe_tokens)
+        self.last_trace = self._probe.trace(self.model, self.layers, compiled=True)
         return self.last_trace
 
     def _get_writer(self) -> Any:
@@ -386,7 +360,13 @@ class GateMonitor(keras.callbacks.Callback):
         trace = self.trace()
         self._wait_for_images()  # one image job at a time; re-raises its error
         writer = self._get_writer()
-        writer.add_event(_event(step, _trace_values(trace, prefix, self.histogram_buckets)))
+        if self._layout_written != self._writer_dir:
+            writer.add_event(_event(0, [_layout_value(trace.keys)]))
+            self._layout_written = self._writer_dir
+        if self._no_forget is None:
+            self._no_forget = set()
+        values = _trace_values(trace, prefix, self.histogram_buckets, self._no_forget)
+        writer.add_event(_event(step, values))
         writer.flush()
         if self.image_samples:
             if self.background_images:
@@ -483,18 +463,52 @@ def _event(step: int, values: list) -> Any:
     )
 
 
-def _trace_values(trace: _gates.GateTrace, prefix: str, buckets: int) -> list:
+#: What each scalar statistic is, for the tag descriptions.
+_STAT_TEXT = {
+    "mean": "Mean of the {name} over the probe (every unmasked step, sample and unit).",
+    "saturated_low": (
+        "Fraction of {name} values below {low:g} over the probe: the gate is (nearly) shut there."
+    ),
+    "saturated_high": (
+        "Fraction of {name} values above {high:g} over the probe: the gate is (nearly) "
+        "fully open there."
+    ),
+    "mean_abs": "Mean |c| of the cell state over the probe (it is unbounded: no thresholds).",
+}
+
+
+def _describe_histogram(name: str, key: str) -> str:
+    return (
+        f"Distribution of the {name} of layer {key} over the probe: every unmasked "
+        "time step, sample and unit."
+    )
+
+
+def _trace_values(
+    trace: _gates.GateTrace,
+    prefix: str,
+    buckets: int,
+    no_forget: set[str] | None = None,
+) -> list:
+    """The histogram and scalar summaries of one trace, each with a description.
+
+    `no_forget` collects the keys of layers without a forget gate, logged
+    once (they get no timescale summaries).
+    """
     from tensorboard.compat.proto import summary_pb2
     from tensorboard.plugins.histogram import metadata as histogram_metadata
     from tensorboard.plugins.scalar import metadata as scalar_metadata
     from tensorboard.util import tensor_util
 
-    histogram_meta = histogram_metadata.create_summary_metadata(None, None)
-    scalar_meta = scalar_metadata.create_summary_metadata(None, None)
-
-    def scalar(tag: str, value: float) -> Any:
+    def scalar(tag: str, value: float, description: str) -> Any:
         tensor = tensor_util.make_tensor_proto(np.float32(value))
-        return summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=scalar_meta)
+        meta = scalar_metadata.create_summary_metadata(None, description)
+        return summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=meta)
+
+    def histogram(tag: str, data: Any, description: str) -> Any:
+        tensor = tensor_util.make_tensor_proto(histogram_buckets(data, buckets))
+        meta = histogram_metadata.create_summary_metadata(None, description)
+        return summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=meta)
 
     values = []
     for layer in trace:
@@ -502,19 +516,89 @@ def _trace_values(trace: _gates.GateTrace, prefix: str, buckets: int) -> list:
             if gate not in layer.values:
                 continue
             tag = f"{prefix}{layer.key}/{long_name}"
+            name = long_name.replace("_", " ")
             data = layer.valid(gate)
-            tensor = tensor_util.make_tensor_proto(histogram_buckets(data, buckets))
-            values.append(
-                summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=histogram_meta)
-            )
-            stats = _gates._gate_stats(data, gate)
+            values.append(histogram(tag, data, _describe_histogram(name, layer.key)))
+            stats = _gates.gate_statistics(data, gate)
+            low, high = _gates.SATURATION.get(gate, (None, None))
             if gate in ("i", "f", "o", "g"):
-                values.append(scalar(f"{tag}/mean", stats["mean"]))
-                values.append(scalar(f"{tag}/saturated_low", stats["saturated_low"]))
-                values.append(scalar(f"{tag}/saturated_high", stats["saturated_high"]))
+                for stat in ("mean", "saturated_low", "saturated_high"):
+                    text = _STAT_TEXT[stat].format(name=name, low=low, high=high)
+                    values.append(scalar(f"{tag}/{stat}", stats[stat], text))
             elif gate == "c":
-                values.append(scalar(f"{tag}/mean_abs", stats["mean_abs"]))
+                values.append(scalar(f"{tag}/mean_abs", stats["mean_abs"], _STAT_TEXT["mean_abs"]))
+        if not layer.has_forget_gate:
+            if no_forget is not None and layer.key not in no_forget:
+                no_forget.add(layer.key)
+                logger.info(
+                    "Layer %r (%s cell) has no forget gate (f = 1): no memory timescale "
+                    "is written for it.",
+                    layer.key,
+                    layer.cell,
+                )
+            continue
+        timescale = layer.timescales()["timescale"]
+        finite = timescale[np.isfinite(timescale)]
+        values.append(
+            histogram(
+                f"{prefix}{layer.key}/memory/timescale",
+                finite,
+                f"Memory timescale of each unit of layer {layer.key}, in steps: "
+                "1 / (1 - f), f the unit's mean forget activation over the probe "
+                f"({timescale.size - finite.size} unit(s) with f = 1, infinite, left out).",
+            )
+        )
+        values.append(
+            scalar(
+                f"{prefix}{layer.key}/memory/timescale_median",
+                float(np.median(timescale)) if timescale.size else float("nan"),
+                f"Median over the units of layer {layer.key} of the memory timescale "
+                "1 / (1 - f) (steps), f each unit's mean forget activation over the probe.",
+            )
+        )
     return values
+
+
+def _layout_value(keys: Sequence[str]) -> Any:
+    """The custom-scalars layout: per layer, gate means, saturation and memory."""
+    import re
+
+    from tensorboard.compat.proto import summary_pb2
+    from tensorboard.plugins.custom_scalar import layout_pb2
+    from tensorboard.plugins.custom_scalar import metadata as cs_metadata
+    from tensorboard.util import tensor_util
+
+    categories = []
+    for key in keys:
+        k = re.escape(key)
+        charts = [
+            ("gate means (i, f, o)", rf"^{k}/(input|forget|output)_gate/mean$"),
+            (
+                "saturated fractions (< 0.1, > 0.9)",
+                rf"^{k}/(input|forget|output)_gate/saturated_(low|high)$",
+            ),
+            ("memory timescale, median (steps)", rf"^{k}/memory/timescale_median$"),
+            ("per batch: gate means", rf"^batch/{k}/(input|forget|output)_gate/mean$"),
+        ]
+        categories.append(
+            layout_pb2.Category(
+                title=f"gates: {key}",
+                chart=[
+                    layout_pb2.Chart(
+                        title=f"{key}: {title}",
+                        multiline=layout_pb2.MultilineChartContent(tag=[regex]),
+                    )
+                    for title, regex in charts
+                ],
+            )
+        )
+    layout = layout_pb2.Layout(category=categories)
+    tensor = tensor_util.make_tensor_proto(layout.SerializeToString())
+    return summary_pb2.Summary.Value(
+        tag=cs_metadata.CONFIG_SUMMARY_TAG,
+        tensor=tensor,
+        metadata=cs_metadata.create_summary_metadata(),
+    )
 
 
 def _image_value(tag: str, pngs: list[tuple[int, int, bytes]]) -> Any:

@@ -25,6 +25,18 @@ of the model is saved before the run and restored after it (on PyTorch also
 torch's global random state, which Keras's dropout uses for generators made
 without a seed); a training run with a `GateMonitor` then draws the same
 dropout masks as one without.
+
+Memory: `GateTrace.timescales()` gives every unit's memory timescale
+1 / (1 - f) and half-life ln 0.5 / ln f from its mean forget activation f
+(`memory_timescales`); `summary()` gives their medians on the forget-gate
+row and `to_dataframe(timescales=True)` per row.
+
+Ablation: `clamp_gates(model, {"forget": 1.0})` returns a twin of a trained
+model with chosen gates of chosen layers (and units) held at constants, the
+original untouched, to measure what a gate contributes with `evaluate`.
+
+`GateProbe` is a fixed probe batch, checked once and traced repeatedly (what
+`lstm_apps.GateMonitor` uses); `gate_statistics` the statistics it writes.
 """
 
 from __future__ import annotations
@@ -39,11 +51,28 @@ import keras
 import numpy as np
 from keras import ops
 
-from lstm_apps.cells import MinGRUCell, MinLSTMCell, MLSTMCell, SLSTMCell
-from lstm_apps.cells._base import GateSpec, LSTMCellBase
-from lstm_apps.cells.standard import StandardLSTMCell
+from lstm_apps.cells import (
+    GateSpec,
+    LSTMCellBase,
+    MinGRUCell,
+    MinLSTMCell,
+    MLSTMCell,
+    SLSTMCell,
+    StandardLSTMCell,
+    check_gate_clamp,
+)
 
-__all__ = ["GATE_NAMES", "GateTrace", "LayerTrace", "trace_gates"]
+__all__ = [
+    "GATE_NAMES",
+    "SATURATION",
+    "GateProbe",
+    "GateTrace",
+    "LayerTrace",
+    "clamp_gates",
+    "gate_statistics",
+    "memory_timescales",
+    "trace_gates",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +87,9 @@ GATE_NAMES: dict[str, str] = {
 }
 
 _GATES = ("i", "f", "o", "g")
-# Saturation thresholds: sigmoid gates live in (0, 1), tanh quantities in
-# (-1, 1); the cell state is unbounded and has none.
-_SATURATION: dict[str, tuple[float, float]] = {
+#: Saturation thresholds `(low, high)` by quantity: sigmoid gates live in
+#: (0, 1), tanh quantities in (-1, 1); the cell state is unbounded and has none.
+SATURATION: dict[str, tuple[float, float]] = {
     "i": (0.1, 0.9),
     "f": (0.1, 0.9),
     "o": (0.1, 0.9),
@@ -149,15 +178,64 @@ class LayerTrace:
         """The values of `gate` at the processed (unmasked) steps, `(n, units)`."""
         return self[gate][self.mask]
 
+    @property
+    def has_forget_gate(self) -> bool:
+        """Whether the cell has a forget gate (Greff's NFG has none: f = 1)."""
+        return "f" in self.values
 
-def _gate_stats(values: np.ndarray, gate: str) -> dict[str, float]:
-    """mean, std, saturation fractions and mean |x| of the unmasked values."""
+    def timescales(self) -> dict[str, np.ndarray]:
+        """Per-unit memory: mean forget activation, timescale and half-life.
+
+        The mean is over every processed step of every sample of the trace;
+        see `memory_timescales` for the formulas. For a cell without a forget
+        gate (f = 1 by construction, no learned memory decay) the arrays are
+        NaN. For the sLSTM, f is its stabilised forget gate f'.
+
+        Returns:
+            `{"forget_mean", "timescale", "half_life"}` -> float64 arrays
+            `(units,)`.
+        """
+        if not self.has_forget_gate:
+            nan = np.full((self.units,), np.nan)
+            return {"forget_mean": nan, "timescale": nan.copy(), "half_life": nan.copy()}
+        valid = self.valid("f")
+        if valid.shape[0] == 0:
+            forget = np.full((self.units,), np.nan)
+        else:
+            forget = np.asarray(valid, dtype=np.float64).mean(axis=0)
+        timescale, half_life = memory_timescales(forget)
+        return {"forget_mean": forget, "timescale": timescale, "half_life": half_life}
+
+
+def gate_statistics(values: Any, gate: str) -> dict[str, float]:
+    """Summary statistics of the values of one gate or state.
+
+    Args:
+        values: The values (any shape; NaN are not expected: pass the
+            unmasked ones, `LayerTrace.valid(gate)`).
+        gate: `"i"`, `"f"`, `"o"`, `"g"`, `"c"` or `"h"`: chooses the
+            saturation thresholds (`SATURATION`; none for `"c"`).
+
+    Returns:
+        A dict with `mean`, `std`, `saturated_low` (fraction below the low
+        threshold: 0.1 for the sigmoid gates, -0.9 for g and h),
+        `saturated_high` (above 0.9), `mean_abs` and `count`; NaN statistics
+        and count 0 for no values.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from lstm_apps.gates import gate_statistics
+    >>> stats = gate_statistics(np.array([0.05, 0.5, 0.95, 0.97]), "f")
+    >>> stats["saturated_low"], stats["saturated_high"], stats["count"]
+    (0.25, 0.5, 4)
+    """
     flat = np.asarray(values, dtype=np.float64).ravel()
     count = int(flat.size)
     if count == 0:
         nan = float("nan")
         return dict(mean=nan, std=nan, saturated_low=nan, saturated_high=nan, mean_abs=nan, count=0)
-    low, high = _SATURATION.get(gate, (None, None))
+    low, high = SATURATION.get(gate, (None, None))
     return dict(
         mean=float(flat.mean()),
         std=float(flat.std()),
@@ -166,6 +244,42 @@ def _gate_stats(values: np.ndarray, gate: str) -> dict[str, float]:
         mean_abs=float(np.abs(flat).mean()),
         count=count,
     )
+
+
+_gate_stats = gate_statistics
+
+
+def memory_timescales(forget_mean: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Memory timescale and half-life of units with mean forget activation f.
+
+    A unit whose cell state is multiplied by f at every step keeps a
+    fraction f**k of it after k steps: its characteristic timescale is
+    1 / (1 - f) steps (the mean of that geometric decay) and its half-life
+    ln 0.5 / ln f steps. f = 1 gives `inf` for both, f = 0 a timescale of 1
+    and a half-life of 0; NaN stays NaN (a unit or layer without a forget
+    gate).
+
+    Args:
+        forget_mean: Mean forget-gate activation(s), in [0, 1].
+
+    Returns:
+        `(timescale, half_life)`, float64 arrays of the shape of `forget_mean`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from lstm_apps.gates import memory_timescales
+    >>> timescale, half_life = memory_timescales([0.0, 0.5, 0.9, 1.0])
+    >>> timescale.round(3).tolist(), half_life.round(3).tolist()
+    ([1.0, 2.0, 10.0, inf], [0.0, 1.0, 6.579, inf])
+    """
+    f = np.asarray(forget_mean, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        timescale = 1.0 / (1.0 - f)
+        half_life = np.log(0.5) / np.log(f)
+    timescale = np.where(f >= 1.0, np.inf, timescale)
+    half_life = np.where(f >= 1.0, np.inf, np.where(f <= 0.0, 0.0, half_life))
+    return timescale, half_life
 
 
 class GateTrace:
@@ -256,17 +370,23 @@ class GateTrace:
             return self.get(*key)
         return self.get(key)
 
-    def to_dataframe(self, include_masked: bool = False) -> Any:
+    def to_dataframe(self, include_masked: bool = False, timescales: bool = False) -> Any:
         """All values as one long table.
 
         Args:
             include_masked: Also give the rows of steps that the mask skipped
                 (their `value` is NaN). Default: `False`.
+            timescales: Also give each row its unit's memory timescale and
+                half-life (columns `timescale` and `half_life`, from the
+                unit's mean forget activation over the trace; NaN for a cell
+                without a forget gate; see `GateTrace.timescales`).
+                Default: `False`.
 
         Returns:
             A pandas DataFrame with columns `layer`, `direction`, `gate`
             ("i", "f", "o", "g", "c", "h"), `sample`, `time`, `unit`, `value`
-            (plus `masked` when `include_masked=True`). `time` is the index of
+            (plus `masked` when `include_masked=True`, `timescale` and
+            `half_life` when `timescales=True`). `time` is the index of
             the step in the input sequence.
 
         Example:
@@ -284,6 +404,7 @@ class GateTrace:
         frames = []
         for t in self.layers:
             b, steps, units = t.batch_size, t.timesteps, t.units
+            memory = t.timescales() if timescales else None
             sample, time, unit = np.meshgrid(
                 np.arange(b), np.arange(steps), np.arange(units), indexing="ij"
             )
@@ -305,10 +426,15 @@ class GateTrace:
                     frame["masked"] = ~np.broadcast_to(
                         t.mask[:, :, None], (b, steps, units)
                     ).ravel()
+                if memory is not None:
+                    for key in ("timescale", "half_life"):
+                        frame[key] = memory[key][frame["unit"]]
                 frames.append(pd.DataFrame(frame))
         columns = ["layer", "direction", "gate", "sample", "time", "unit", "value"]
         if include_masked:
             columns.append("masked")
+        if timescales:
+            columns += ["timescale", "half_life"]
         if not frames:
             return pd.DataFrame(columns=columns)
         table = pd.concat(frames, ignore_index=True)[columns]
@@ -326,9 +452,13 @@ class GateTrace:
             "absent" for a gate the cell does not have, "state" for c and h),
             `mean`, `std`, `saturated_low`, `saturated_high` (fraction of
             values below 0.1 and above 0.9 for the sigmoid gates i, f, o;
-            below -0.9 and above 0.9 for g and h; NaN for c), `mean_abs`
-            and `count` (number of values). Absent gates have NaN statistics
-            and count 0. Masked steps are left out.
+            below -0.9 and above 0.9 for g and h; NaN for c), `mean_abs`,
+            `count` (number of values), and `timescale` and `half_life`:
+            on the forget-gate row, the median over units of each unit's
+            memory timescale 1 / (1 - f) and half-life ln 0.5 / ln f, f the
+            unit's mean forget activation (see `GateTrace.timescales`); NaN
+            on the other rows and for a cell without a forget gate. Absent
+            gates have NaN statistics and count 0. Masked steps are left out.
 
         Example:
 
@@ -340,11 +470,14 @@ class GateTrace:
         {'i': 'absent', 'f': 'learned', 'o': 'learned', 'g': 'learned', 'c': 'state', 'h': 'state'}
         >>> table.set_index("gate")["count"].to_dict()["f"]  # 4 samples x 5 steps x 2 units
         40
+        >>> bool(table.set_index("gate").loc["f", "timescale"] >= 1.0)
+        True
         """
         import pandas as pd
 
         rows = []
         for t in self.layers:
+            memory = t.timescales()
             for gate in ("i", "f", "o", "g", "c", "h"):
                 row = {
                     "layer": t.layer,
@@ -356,8 +489,82 @@ class GateTrace:
                     row.update(_gate_stats(t.valid(gate), gate))
                 else:
                     row.update(_gate_stats(np.zeros((0,)), gate))
+                nan = float("nan")
+                row["timescale"] = row["half_life"] = nan
+                if gate == "f" and t.has_forget_gate:
+                    row["timescale"] = _nan_median(memory["timescale"])
+                    row["half_life"] = _nan_median(memory["half_life"])
                 rows.append(row)
         return pd.DataFrame(rows)
+
+    def timescales(self) -> Any:
+        """The memory of every unit: mean forget activation, timescale, half-life.
+
+        With a unit's mean forget activation f over the trace (every
+        processed step of every sample), its cell state decays by about f
+        per step: it keeps information about 1 / (1 - f) steps (timescale),
+        and half of it after ln 0.5 / ln f steps (half-life); see
+        `memory_timescales`. The coupled cell's timescales follow from its f
+        alike. A cell without a forget gate (Greff's NFG, f = 1 by
+        construction) has no learned decay: its rows hold NaN and
+        `has_forget_gate` is False, and a log message says so.
+
+        Returns:
+            A pandas DataFrame, one row per layer, direction and unit, with
+            columns `layer`, `direction`, `unit`, `has_forget_gate`,
+            `forget_mean`, `timescale` and `half_life` (steps).
+
+        Example:
+
+        >>> import numpy as np, keras, lstm_apps
+        >>> model = keras.Sequential([keras.Input((5, 3)), lstm_apps.LSTM(2, name="rnn")])
+        >>> table = lstm_apps.trace_gates(model, np.ones((4, 5, 3))).timescales()
+        >>> list(table.columns)
+        ['layer', 'direction', 'unit', 'has_forget_gate', 'forget_mean', 'timescale', 'half_life']
+        >>> bool(np.allclose(table.timescale, 1 / (1 - table.forget_mean)))
+        True
+        """
+        import pandas as pd
+
+        frames = []
+        for t in self.layers:
+            memory = t.timescales()
+            if not t.has_forget_gate:
+                logger.info(
+                    "Layer %r (%s cell) has no forget gate (f = 1): no memory timescale, NaN.",
+                    t.key,
+                    t.cell,
+                )
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "layer": t.layer,
+                        "direction": t.direction,
+                        "unit": np.arange(t.units),
+                        "has_forget_gate": t.has_forget_gate,
+                        **memory,
+                    }
+                )
+            )
+        columns = [
+            "layer",
+            "direction",
+            "unit",
+            "has_forget_gate",
+            "forget_mean",
+            "timescale",
+            "half_life",
+        ]
+        if not frames:
+            return pd.DataFrame(columns=columns)
+        return pd.concat(frames, ignore_index=True)[columns]
+
+
+def _nan_median(values: np.ndarray) -> float:
+    """Median of the non-NaN values (inf counts), NaN for none."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    return float(np.median(values)) if values.size else float("nan")
 
 
 # ------------------------------------------------------------------ discovery
@@ -1084,3 +1291,298 @@ def trace_gates(
         tokens = _tokens_from_text(model, arrays)
     raw = tracer.run(arrays, compiled=False)
     return tracer.to_trace(raw, tokens=tokens)
+
+
+# ------------------------------------------------------------------ the probe
+class GateProbe:
+    """A fixed batch of model inputs, checked once and traced again and again.
+
+    What `lstm_apps.GateMonitor` traces at every epoch: the inputs are
+    checked when the probe is made (type, non-empty batch, tokens) and
+    against a model at the first `prepare` or `trace` for it, before any
+    model call; the tracer built then is reused for that model and `layers`.
+    A deep copy (Keras Tuner copies callbacks per trial) keeps the inputs and
+    tokens and drops the tracer.
+
+    Args:
+        inputs: A batch of model inputs: a NumPy array (for several inputs, a
+            list of arrays or a dict), or a list or array of strings for a
+            model that starts with a `TextVectorization` layer.
+        tokens: Optional labels of the time axis, one list of strings per
+            sample (default: read from the model's `TextVectorization`).
+        argument: The argument named in error messages. Default: `"probe"`.
+
+    Raises:
+        TypeError: `inputs` is `None` or not array-like.
+        ValueError: an empty batch, or `tokens` not one list per sample.
+
+    Example:
+
+    >>> import numpy as np, keras, lstm_apps
+    >>> from lstm_apps.gates import GateProbe
+    >>> model = keras.Sequential([keras.Input((5, 3)), lstm_apps.LSTM(2, name="rnn")])
+    >>> probe = GateProbe(np.ones((4, 5, 3)))
+    >>> probe.batch_size
+    4
+    >>> probe.trace(model)["rnn"]["f"].shape
+    (4, 5, 2)
+    """
+
+    def __init__(
+        self,
+        inputs: Any,
+        tokens: Sequence[Sequence[str]] | None = None,
+        argument: str = "probe",
+    ) -> None:
+        if inputs is None:
+            raise TypeError(
+                f"Received an invalid value for argument `{argument}`, expected a batch "
+                "of model inputs, got None."
+            )
+        if isinstance(inputs, dict):
+            arrays: Any = {k: _to_array(v, argument) for k, v in inputs.items()}
+            flat = list(arrays.values())
+        elif (
+            isinstance(inputs, (list, tuple))
+            and inputs
+            and all(isinstance(v, np.ndarray) for v in inputs)
+        ):  # one array per model input
+            arrays = [_to_array(v, argument) for v in inputs]
+            flat = arrays
+        else:
+            arrays = _to_array(inputs, argument)
+            flat = [arrays]
+        for array in flat:
+            if array.ndim == 0 or array.shape[0] == 0:
+                raise ValueError(
+                    f"Received an invalid value for argument `{argument}`, expected a "
+                    f"non-empty batch of model inputs, got an array of shape {array.shape}."
+                )
+        self.inputs = arrays
+        self.argument = argument
+        self.tokens = None if tokens is None else _check_tokens(tokens, self.batch_size)
+        self._bound: tuple | None = None  # (model, layers, tracer, checked, tokens)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> GateProbe:
+        import copy
+
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        new.inputs = copy.deepcopy(self.inputs, memo)
+        new.argument = self.argument
+        new.tokens = copy.deepcopy(self.tokens, memo)
+        new._bound = None
+        return new
+
+    @property
+    def batch_size(self) -> int:
+        """Number of samples in the probe."""
+        return _batch_size(self.inputs)
+
+    def prepare(self, model: keras.Model, layers: str | Sequence[str] | None = None) -> None:
+        """Checks the model, the layer names and the probe against the model.
+
+        Builds the tracer (no model call); does nothing when it is already
+        built for this model and `layers`.
+
+        Raises:
+            TypeError, ValueError: as `trace_gates`.
+        """
+        key = tuple(layers) if isinstance(layers, (list, tuple)) else layers
+        if self._bound is not None and self._bound[0] is model and self._bound[1] == key:
+            return
+        tracer, checked = _prepare(model, self.inputs, layers, argument=self.argument)
+        tokens = self.tokens or _tokens_from_text(model, checked)
+        self._bound = (model, key, tracer, checked, tokens)
+
+    def trace(
+        self,
+        model: keras.Model,
+        layers: str | Sequence[str] | None = None,
+        compiled: bool = False,
+    ) -> GateTrace:
+        """Traces the probe through `model` with its current weights.
+
+        Args:
+            model: The model (see `trace_gates`).
+            layers: Names of the layers to trace; default: all.
+            compiled: Run a compiled tracer (a graph on TensorFlow, `jax.jit`
+                on JAX; eager on PyTorch): faster from the second call on.
+                Default: `False`.
+
+        Returns:
+            A `GateTrace`.
+        """
+        self.prepare(model, layers)
+        _, _, tracer, checked, tokens = self._bound
+        raw = tracer.run(checked, compiled=compiled)
+        return tracer.to_trace(raw, tokens=tokens)
+
+
+# ------------------------------------------------------------------- clamping
+def _clamp_units(units: Any, sizes: Mapping[str, int]) -> list[int] | None:
+    if units is None:
+        return None
+    smallest = min(sizes.values())
+    items = [units] if isinstance(units, (int, np.integer)) else units
+    if (
+        isinstance(units, bool)
+        or not isinstance(items, (list, tuple, np.ndarray))
+        or len(items) == 0
+        or not all(
+            isinstance(u, (int, np.integer)) and not isinstance(u, bool) and 0 <= u < smallest
+            for u in items
+        )
+    ):
+        raise ValueError(
+            "Received an invalid value for argument `units`, expected None or a "
+            f"non-empty list of unit indices in [0, {smallest - 1}] (units of the "
+            f"chosen layers: {dict(sizes)}), got {units!r}."
+        )
+    return sorted({int(u) for u in items})
+
+
+def _clamp_cell_config(layer: Any, clamp: dict[str, float], units: list[int] | None) -> Any:
+    """A fresh, unbuilt copy of the RNN `layer` whose cell holds the clamp."""
+    from lstm_apps import cells as cells_module
+    from lstm_apps.cells import StandardLSTMCell
+    from lstm_apps.layers import LSTM
+
+    extra = {"gate_clamp": dict(clamp), "gate_clamp_units": units}
+    if isinstance(layer, LSTM):
+        return LSTM.from_config({**layer.get_config(), **extra})
+    if isinstance(layer.cell, LSTMCellBase):
+        config = layer.get_config()
+        cell_config = {**layer.cell.get_config(), **extra}
+        cell = type(layer.cell).from_config(cell_config)
+        config.pop("cell", None)
+        return type(layer)(cell, **config)
+    # keras.layers.LSTM / RNN(LSTMCell): the standard cell has its weights' layout.
+    allowed = cells_module.arguments("standard") | {"name", "dtype", "trainable"}
+    cell_config = {
+        k: v for k, v in layer.cell.get_config().items() if k in allowed and k != "units"
+    }
+    if isinstance(layer, keras.layers.LSTM):
+        config = {k: v for k, v in layer.get_config().items() if k != "use_cudnn"}
+        return LSTM(variant="standard", **{**config, **extra})
+    cell = StandardLSTMCell(layer.cell.units, **{**cell_config, **extra})
+    config = layer.get_config()
+    config.pop("cell", None)
+    return keras.layers.RNN(cell, **config)
+
+
+def clamp_gates(
+    model: keras.Model,
+    gates: Mapping[str, float],
+    layers: str | Sequence[str] | None = None,
+    units: int | Sequence[int] | None = None,
+) -> keras.Model:
+    """A twin of a trained model with some gates held at constants.
+
+    Ablating a gate of a *trained* model measures what it contributes: hold
+    the forget gate at 1 (never forget) or 0 (no memory from one step to the
+    next), the input gate at 0 (no writing), the output gate at 1, and
+    `evaluate` the twin. The twin is a clone (`keras.models.clone_model`,
+    nested models included) with the same weights, copied; in the chosen
+    layers every cell gets `gate_clamp` (see `lstm_apps.cells.LSTMCellBase`).
+    The original model is not touched. A `keras.layers.LSTM` becomes an
+    `lstm_apps.LSTM` (standard cell, same weights); both directions of a
+    `Bidirectional` are clamped. If the model is compiled, the twin is
+    compiled from its compile config (a fresh optimizer).
+
+    Args:
+        model: A built Functional or Sequential `keras.Model`.
+        gates: Gate name -> value in [0, 1]: names `"input"`, `"forget"`,
+            `"output"` (or `"i"`, `"f"`, `"o"`, `"input_gate"`, ...). For the
+            coupled cells (i = 1 - f) clamp the forget gate.
+        layers: Names of the LSTM layers to clamp (as for `trace_gates`);
+            default: all.
+        units: Unit indices to clamp in each chosen layer; default: all.
+
+    Returns:
+        The twin `keras.Model`.
+
+    Raises:
+        TypeError: `model` is not a Keras model.
+        ValueError: an unknown gate name, a gate a chosen cell does not have,
+            a value outside [0, 1], an unknown layer, a unit index out of
+            range, or a subclassed model (which cannot be cloned); all before
+            any cloning.
+
+    Example:
+
+    >>> import numpy as np, keras, lstm_apps
+    >>> model = keras.Sequential([keras.Input((6, 2)), lstm_apps.LSTM(3, name="rnn")])
+    >>> twin = lstm_apps.gates.clamp_gates(model, {"forget": 0.0})
+    >>> x = np.random.rand(2, 6, 2)
+    >>> f = lstm_apps.trace_gates(twin, x)["rnn"]["f"]
+    >>> float(f.max()), model.get_layer("rnn").gate_clamp is None
+    (0.0, True)
+    """
+    _check_model(model)
+    clamp = check_gate_clamp(gates, argument="gates")
+    if clamp is None:
+        raise ValueError(
+            "Received an invalid value for argument `gates`, expected at least one "
+            f"gate to clamp, e.g. {{'forget': 1.0}}, got {gates!r}."
+        )
+    sites, skipped, types = _discover(model)
+    chosen = _select(sites, skipped, types, layers, model)
+    sizes: dict[str, int] = {}
+    for site in chosen:
+        for direction in site.directions:
+            cell = direction.rnn.cell
+            if isinstance(cell, SLSTMCell):
+                raise ValueError(
+                    f"Received layer {site.name!r} (an sLSTM) for clamping: `clamp_gates` "
+                    "covers the LSTM cells (lstm_apps cells and keras.layers.LSTM); "
+                    "choose other layers with `layers`."
+                )
+            spec = cell.spec if isinstance(cell, LSTMCellBase) else GateSpec()
+            try:
+                check_gate_clamp(clamp, spec=spec, argument="gates")
+            except ValueError as error:
+                raise ValueError(
+                    f"{error} (layer {site.name!r}, {direction.cell_name} cell)"
+                ) from None
+            sizes[site.name] = int(cell.units)
+    unit_list = _clamp_units(units, sizes)
+    if not isinstance(model, (keras.Sequential,)) and not _is_functional(model):
+        raise ValueError(
+            f"Received a subclassed model ({type(model).__name__}) for argument `model`: "
+            "`clamp_gates` clones the model, which needs a Functional or Sequential one."
+        )
+    targets = {id(site.layer) for site in chosen}
+
+    def clone(layer: Any) -> Any:
+        if id(layer) not in targets:
+            return layer.__class__.from_config(layer.get_config())
+        if isinstance(layer, keras.layers.Bidirectional):
+            forward = _clamp_cell_config(layer.forward_layer, clamp, unit_list)
+            backward = _clamp_cell_config(layer.backward_layer, clamp, unit_list)
+            return keras.layers.Bidirectional(
+                forward, merge_mode=layer.merge_mode, backward_layer=backward, name=layer.name
+            )
+        return _clamp_cell_config(layer, clamp, unit_list)
+
+    twin = keras.models.clone_model(model, clone_function=clone, recursive=True)
+    twin.set_weights(model.get_weights())
+    if getattr(model, "compiled", False):
+        try:
+            twin.compile_from_config(model.get_compile_config())
+        except Exception as error:  # a custom loss or metric Keras cannot rebuild
+            logger.warning("The clamped twin could not be compiled like the model: %s", error)
+    logger.info(
+        "Clamped %s in layers %s (units: %s).",
+        clamp,
+        [s.name for s in chosen],
+        "all" if unit_list is None else unit_list,
+    )
+    return twin
+
+
+def _is_functional(model: Any) -> bool:
+    try:
+        return bool(model.inputs) and hasattr(model, "operations")
+    except (AttributeError, ValueError):
+        return False

@@ -516,3 +516,110 @@ def test_monitor_writes_on_other_backends(tmp_path, backend):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"OK {backend}" in result.stdout
+
+
+# ------------------------------------------- memory, descriptions, layout
+def test_memory_timescales_are_written_per_layer(tmp_path, caplog):
+    model = keras.Sequential(
+        [
+            keras.Input((8, 2)),
+            lstm_apps.LSTM(4, variant="coupled", return_sequences=True, name="rnn"),
+            lstm_apps.LSTM(3, variant="nfg", name="nfg"),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    x, y = _data()
+    monitor = GateMonitor(tmp_path, x[:4], image_samples=0)
+    with caplog.at_level(logging.INFO, logger="lstm_apps.callbacks"):
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[monitor])
+    acc = _events(tmp_path / "gates")
+    histograms = set(acc.PluginTagToContent("histograms"))
+    scalars = set(acc.PluginTagToContent("scalars"))
+    assert "rnn/memory/timescale" in histograms
+    assert "rnn/memory/timescale_median" in scalars
+    # The last epoch's values are the trace's.
+    expected = monitor.last_trace["rnn"].timescales()["timescale"]
+    assert float(_value(acc, "rnn/memory/timescale_median")) == pytest.approx(
+        float(np.median(expected)), rel=1e-5
+    )
+    buckets = _value(acc, "rnn/memory/timescale")
+    assert buckets[:, 2].sum() == np.isfinite(expected).sum() == 4
+    assert buckets[0, 0] == pytest.approx(expected.min(), rel=1e-5)
+    # No forget gate: skipped, said once (two epochs traced).
+    assert not any(tag.startswith("nfg/memory") for tag in histograms | scalars)
+    assert caplog.text.count("'nfg' (nfg cell) has no forget gate") == 1
+
+
+def test_every_tag_has_a_description_and_the_layout_is_written(tmp_path):
+    from tensorboard.plugins.custom_scalar import layout_pb2
+    from tensorboard.plugins.custom_scalar import metadata as cs_metadata
+
+    model = _model()
+    x, y = _data()
+    monitor = GateMonitor(tmp_path, x[:2], image_samples=0, batch_freq=2)
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[monitor])
+    acc = _events(tmp_path / "gates")
+    tags = set(acc.PluginTagToContent("histograms")) | set(acc.PluginTagToContent("scalars"))
+    assert len(tags) > 40
+    for tag in tags:
+        description = acc.SummaryMetadata(tag).summary_description
+        assert len(description) > 20, tag
+    assert "below 0.1" in acc.SummaryMetadata("rnn/forget_gate/saturated_low").summary_description
+    assert (
+        "above 0.9"
+        in acc.SummaryMetadata("bi/backward/output_gate/saturated_high").summary_description
+    )
+    assert "1 / (1 - f)" in acc.SummaryMetadata("bi/memory/timescale_median").summary_description
+
+    # The custom-scalars layout: one category per layer and direction, each
+    # with the gate means, the saturated fractions and the timescale, and
+    # every chart's regex matches tags that exist.
+    content = acc.PluginTagToContent(cs_metadata.PLUGIN_NAME)
+    assert list(content) == [cs_metadata.CONFIG_SUMMARY_TAG]
+    (event,) = acc.Tensors(cs_metadata.CONFIG_SUMMARY_TAG)
+    from tensorboard.util import tensor_util
+
+    layout = layout_pb2.Layout.FromString(tensor_util.make_ndarray(event.tensor_proto).item())
+    assert [c.title for c in layout.category] == ["gates: rnn", "gates: bi", "gates: bi/backward"]
+    import re
+
+    scalars = set(acc.PluginTagToContent("scalars"))
+    for category in layout.category:
+        key = category.title.split(": ", 1)[1]
+        matched = {
+            chart.title: sorted(t for t in scalars if re.search(chart.multiline.tag[0], t))
+            for chart in category.chart
+        }
+        means, saturated, memory, batch = matched.values()
+        assert means == sorted(f"{key}/{g}_gate/mean" for g in ("input", "forget", "output"))
+        assert len(saturated) == 6 and memory == [f"{key}/memory/timescale_median"]
+        assert batch == sorted(f"batch/{key}/{g}_gate/mean" for g in ("input", "forget", "output"))
+
+
+def test_callbacks_use_only_public_names_of_gates():
+    import ast
+    import inspect
+
+    import lstm_apps.callbacks as module
+
+    tree = ast.parse(inspect.getsource(module))
+    private = sorted(
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "_gates"
+        and node.attr.startswith("_")
+    )
+    assert private == []
+    from lstm_apps import gates
+
+    used = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "_gates"
+    }
+    assert used and used <= set(gates.__all__)

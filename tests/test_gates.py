@@ -618,3 +618,69 @@ def test_cli_gates_errors(tmp_path, capsys):
     assert "model file not found" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["gates", str(tmp_path / "missing.keras")])  # --text or --csv is required
+
+
+def test_cli_gates_clamp_prints_the_change(tmp_path, capsys):
+    from lstm_apps.cli import main
+
+    model = keras.Sequential(
+        [keras.Input((5, 2)), lstm_apps.LSTM(3, name="rnn"), keras.layers.Dense(1)]
+    )
+    model.compile(loss="mse", metrics=["mae"])
+    values = _rand(5, 2, seed=3)
+    model.fit(values[None], np.ones((1, 1)), epochs=1, verbose=0)  # builds the optimizer
+    model.save(tmp_path / "m.keras")
+    pd.DataFrame({"a": values[:, 0], "b": values[:, 1]}).to_csv(tmp_path / "s.csv", index=False)
+    args = ["gates", str(tmp_path / "m.keras"), "--csv", str(tmp_path / "s.csv")]
+    code = main([*args, "--clamp", "forget=0", "--clamp", "input=0", "--label", "0.5"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "Clamped forget=0, input=0 in rnn (all units):" in printed
+    # With i = 0 and f = 0 the cell state is 0 at every step: h = 0, so the
+    # clamped output is the Dense bias.
+    before = float(model.predict(values[None], verbose=0)[0, 0])
+    bias = float(np.asarray(model.layers[-1].bias)[0])
+    assert f"output[0]: {before:.4g} -> {bias:.4g}\n" in printed
+    assert f"mean |output change|: {abs(before - bias):.4g}" in printed
+    assert f"loss: {(before - 0.5) ** 2:.4g} -> {(bias - 0.5) ** 2:.4g}" in printed
+    assert "mae:" in printed
+
+    assert main([*args, "--clamp", "forget"]) == 2
+    assert "expected GATE=VALUE" in capsys.readouterr().err
+    assert main([*args, "--clamp", "cell=1"]) == 2
+    assert "--clamp: Received an invalid gate name 'cell'" in capsys.readouterr().err
+    assert main([*args, "--clamp", "forget=1", "--label", "1", "--label", "2"]) == 2
+    assert "expected one per input (1)" in capsys.readouterr().err
+    assert main([*args, "--label", "1"]) == 2
+    assert "go with --clamp" in capsys.readouterr().err
+
+
+def test_gate_probe_checks_once_and_forgets_its_tracer_when_copied():
+    import copy
+
+    from lstm_apps.gates import GateProbe
+
+    model = keras.Sequential([keras.Input((5, 2)), lstm_apps.LSTM(3, name="rnn")])
+    x = _rand(4, 5, 2)
+    probe = GateProbe(x)
+    assert probe.batch_size == 4
+    np.testing.assert_allclose(
+        probe.trace(model)["rnn"]["h"], trace_gates(model, x)["rnn"]["h"], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        probe.trace(model, compiled=True)["rnn"]["h"],
+        trace_gates(model, x)["rnn"]["h"],
+        atol=1e-5,
+    )
+    assert probe._bound is not None
+    twin = copy.deepcopy(probe)
+    assert twin._bound is None and twin.inputs is not probe.inputs
+    np.testing.assert_array_equal(twin.inputs, probe.inputs)
+    with pytest.raises(TypeError, match="`probe`.*got None"):
+        GateProbe(None)
+    with pytest.raises(ValueError, match="`sample_batch`.*non-empty batch"):
+        GateProbe(np.zeros((0, 5, 2)), argument="sample_batch")
+    with pytest.raises(ValueError, match="`tokens`"):
+        GateProbe(x, tokens=[["a"]])
+    with pytest.raises(ValueError, match=r"`probe`.*shape \(None, 5, 2\)"):
+        GateProbe(np.zeros((2, 5, 3))).prepare(model)

@@ -157,3 +157,34 @@ def test_bad_arguments(trace):
         plot_gate_histograms(trace, gates=["x"])
     with pytest.raises(ValueError, match=r"`bins`, expected a positive integer, got 0"):
         plot_gate_histograms(trace, bins=0)
+
+
+def test_timescales_histogram_per_layer_and_direction(trace):
+    from lstm_apps.plots.gates import plot_timescales
+
+    figure = plot_timescales(trace)
+    visible = [ax for ax in figure.axes if ax.get_visible()]
+    assert [ax.get_title().split(":")[0] for ax in visible] == ["rnn", "bi", "bi/backward"]
+    for ax, t in zip(visible, trace):
+        timescale = t.timescales()["timescale"]
+        counts = [patch.get_height() for patch in ax.patches]
+        assert sum(counts) == np.isfinite(timescale).sum() == t.units
+        assert ax.get_xscale() == "log"
+        (median_line,) = ax.lines
+        assert median_line.get_xdata()[0] == pytest.approx(np.median(timescale))
+        assert f"median {np.median(timescale):.3g} steps" in ax.get_title()
+    only = plot_timescales(trace, layers="bi/backward")
+    assert [ax.get_title().split(":")[0] for ax in only.axes] == ["bi/backward"]
+    both = plot_timescales(trace, layers=["bi"])
+    assert len([ax for ax in both.axes if ax.get_visible()]) == 2
+
+
+def test_timescales_bad_arguments(trace):
+    from lstm_apps.plots.gates import plot_timescales
+
+    with pytest.raises(TypeError, match="`trace`"):
+        plot_timescales(trace["rnn"])
+    with pytest.raises(ValueError, match=r"`layers`.*got 'nope'"):
+        plot_timescales(trace, layers=["nope"])
+    with pytest.raises(ValueError, match="`bins`"):
+        plot_timescales(trace, bins=0)

@@ -16,7 +16,8 @@ from typing import Any
 
 import keras
 
-from lstm_apps.cells._base import GateSpec, LSTMCellBase
+from lstm_apps.cells._base import GATE_ALIASES, GateSpec, LSTMCellBase, check_gate_clamp
+from lstm_apps.cells.chrono import ChronoInitializer, check_chrono_t_max
 from lstm_apps.cells.coupled import CoupledLSTMCell
 from lstm_apps.cells.min_rnn import MinGRUCell, MinLSTMCell, ScanRNN, scan_loop
 from lstm_apps.cells.peephole import PeepholeLSTMCell
@@ -25,6 +26,8 @@ from lstm_apps.cells.variants import VARIANTS, Variant, VariantLSTMCell
 from lstm_apps.cells.xlstm import MLSTMCell, SLSTMCell
 
 __all__ = [
+    "GATE_ALIASES",
+    "ChronoInitializer",
     "CoupledLSTMCell",
     "GateSpec",
     "LSTMCellBase",
@@ -39,6 +42,8 @@ __all__ = [
     "Variant",
     "VariantLSTMCell",
     "arguments",
+    "check_chrono_t_max",
+    "check_gate_clamp",
     "create",
     "describe",
     "get",

@@ -27,15 +27,32 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from lstm_apps.cells._tf_gradients import same_shape_gradients
+from lstm_apps.cells.chrono import ChronoInitializer, check_chrono_t_max
 
-__all__ = ["GateSpec", "LSTMCellBase"]
+__all__ = ["GATE_ALIASES", "GateSpec", "LSTMCellBase", "check_gate_clamp"]
+
+#: The names a gate can be given by, in `gate_clamp` and
+#: `lstm_apps.gates.clamp_gates`: each maps to the gate's letter.
+GATE_ALIASES: dict[str, str] = {
+    "i": "i",
+    "input": "i",
+    "input_gate": "i",
+    "f": "f",
+    "forget": "f",
+    "forget_gate": "f",
+    "o": "o",
+    "output": "o",
+    "output_gate": "o",
+}
 
 _GATE_ORDER = ("i", "f", "c", "o")
 
@@ -248,6 +265,106 @@ def _keep_masked(
     return new_states[0], new_states
 
 
+def check_gate_clamp(
+    gate_clamp: Any,
+    spec: GateSpec | None = None,
+    argument: str = "gate_clamp",
+) -> dict[str, float] | None:
+    """Checks a gate clamp: gate name -> constant value in [0, 1].
+
+    Args:
+        gate_clamp: `None`, or a mapping from gate names (`"i"`, `"f"`,
+            `"o"`, or `"input"`, `"forget"`, `"output"`, or
+            `"input_gate"`, ...) to the constant each gate is held at.
+        spec: The `GateSpec` of the cell; when given, a gate the cell does
+            not compute (or, for the coupled cell, the input gate 1 - f) is
+            rejected.
+        argument: The argument named in error messages.
+
+    Returns:
+        The clamp by gate letter (`{"f": 1.0}`), or `None` for `None` or an
+        empty mapping.
+
+    Raises:
+        ValueError: an unknown or absent gate, or a value outside [0, 1].
+
+    Example:
+
+    >>> from lstm_apps.cells import check_gate_clamp
+    >>> check_gate_clamp({"forget": 1, "output_gate": 0.5})
+    {'f': 1.0, 'o': 0.5}
+    >>> check_gate_clamp({"cell": 0.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: Received an invalid gate name 'cell' in argument `gate_clamp`, expected ...
+    """
+    if gate_clamp is None:
+        return None
+    if not isinstance(gate_clamp, Mapping):
+        raise ValueError(
+            f"Received an invalid value for argument `{argument}`, expected None or a "
+            f"mapping from gate names to values in [0, 1], got {gate_clamp!r}."
+        )
+    out: dict[str, float] = {}
+    for name, value in gate_clamp.items():
+        key = GATE_ALIASES.get(name.lower()) if isinstance(name, str) else None
+        if key is None:
+            raise ValueError(
+                f"Received an invalid gate name {name!r} in argument `{argument}`, "
+                f"expected one of {list(GATE_ALIASES)}."
+            )
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, np.integer, np.floating))
+            or not math.isfinite(float(value))
+            or not 0.0 <= float(value) <= 1.0
+        ):
+            raise ValueError(
+                f"Received an invalid value for gate {name!r} in argument `{argument}`, "
+                f"expected a number in [0, 1] (gates are sigmoids), got {value!r}."
+            )
+        if key in out:
+            raise ValueError(
+                f"Received gate {key!r} twice in argument `{argument}` ({gate_clamp!r})."
+            )
+        if spec is not None:
+            if key == "i" and spec.coupled:
+                raise ValueError(
+                    f"Received gate {name!r} in argument `{argument}`, but this cell's "
+                    "input gate is computed as 1 - f (coupled); clamp the forget gate "
+                    "instead (input 0 is forget 1)."
+                )
+            if not spec.has_gate(key):
+                raise ValueError(
+                    f"Received gate {name!r} in argument `{argument}`, but this cell "
+                    f"has no such gate (it uses the constant 1): {spec}."
+                )
+        out[key] = float(value)
+    return out or None
+
+
+def _check_clamp_units(
+    units: Any, n_units: int, argument: str = "gate_clamp_units"
+) -> list[int] | None:
+    if units is None:
+        return None
+    if isinstance(units, (int, np.integer)) and not isinstance(units, bool):
+        units = [units]
+    if (
+        not isinstance(units, (list, tuple, np.ndarray))
+        or len(units) == 0
+        or not all(
+            isinstance(u, (int, np.integer)) and not isinstance(u, bool) and 0 <= u < n_units
+            for u in units
+        )
+    ):
+        raise ValueError(
+            f"Received an invalid value for argument `{argument}`, expected None or a "
+            f"non-empty list of unit indices in [0, {n_units - 1}], got {units!r}."
+        )
+    return sorted({int(u) for u in units})
+
+
 class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
     """Base class of every lstm_apps cell; configured by a `GateSpec`.
 
@@ -260,6 +377,23 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
     Dropout: one input mask and one recurrent mask per sequence, fixed across
     time steps and shared by all gates (as `keras.layers.LSTMCell` does with
     `implementation=2`).
+
+    Two arguments beyond Keras's, for cells with a forget gate:
+
+    - `chrono_t_max`: chrono initialisation (Tallec & Ollivier 2018, see
+      `lstm_apps.cells.ChronoInitializer`): the forget bias starts at
+      log(U(1, chrono_t_max - 1)) per unit and the input bias (if the cell
+      has its own input gate) at its negative, so the units' initial memory
+      timescales 1 / (1 - f) spread over [2, chrono_t_max]. It replaces
+      `unit_forget_bias` and `bias_initializer` for those two blocks; the
+      draw uses `seed`. Needs `use_bias=True` and a forget gate (Greff's
+      NFG has none: rejected).
+    - `gate_clamp` (with `gate_clamp_units`): gates held at constants, for
+      ablating a gate of a trained model (see `lstm_apps.gates.clamp_gates`):
+      `{"f": 1.0}` holds the forget gate at 1 in every unit (or in the units
+      of `gate_clamp_units`). The weights are unchanged; only the step's
+      arithmetic is. Gates the cell does not compute cannot be clamped; for
+      the coupled cell clamp "f" (its i = 1 - f follows).
     """
 
     _spec: GateSpec = GateSpec()
@@ -286,9 +420,37 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         peephole_initializer: Any = "glorot_uniform",
         peephole_regularizer: Any = None,
         peephole_constraint: Any = None,
+        chrono_t_max: int | None = None,
+        gate_clamp: Mapping[str, float] | None = None,
+        gate_clamp_units: Sequence[int] | None = None,
         **kwargs: Any,
     ) -> None:
         self.units = _check_units(units)
+        self.chrono_t_max = check_chrono_t_max(chrono_t_max)
+        if self.chrono_t_max is not None and not self._spec.forget_gate:
+            raise ValueError(
+                "Received an invalid value for argument `chrono_t_max`: chrono "
+                "initialisation sets the forget-gate bias, and this cell has no forget "
+                f"gate ({self._spec}); expected None, got {chrono_t_max!r}."
+            )
+        if self.chrono_t_max is not None and not use_bias:
+            raise ValueError(
+                "Received an invalid value for argument `chrono_t_max`: chrono "
+                "initialisation sets the gate biases, and `use_bias=False`; expected "
+                f"None, got {chrono_t_max!r}."
+            )
+        self.gate_clamp = check_gate_clamp(gate_clamp, self._spec)
+        self.gate_clamp_units = _check_clamp_units(gate_clamp_units, self.units)
+        if self.gate_clamp_units is not None and self.gate_clamp is None:
+            raise ValueError(
+                "Received argument `gate_clamp_units` without `gate_clamp`: expected "
+                f"`gate_clamp_units=None` when no gate is clamped, got {gate_clamp_units!r}."
+            )
+        self._clamp_mask = None
+        if self.gate_clamp_units is not None:
+            mask = np.zeros((self.units,), dtype=bool)
+            mask[self.gate_clamp_units] = True
+            self._clamp_mask = mask
         self.dropout = _check_rate("dropout", dropout)
         self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
@@ -371,7 +533,20 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         )
         if self.use_bias:
             bias_initializer = self.bias_initializer
-            if self.unit_forget_bias and self._spec.forget_gate:
+            if self.chrono_t_max is not None:
+                blocks = self._spec.blocks
+                base = self.bias_initializer
+                chrono = ChronoInitializer(self.chrono_t_max, blocks=blocks, seed=self.seed)
+
+                def bias_initializer(shape, dtype=None):
+                    forget = chrono.forget_bias(units, dtype=dtype)
+                    parts = [base((units,), dtype=dtype) for _ in blocks]
+                    parts[blocks.index("f")] = forget
+                    if "i" in blocks:
+                        parts[blocks.index("i")] = -forget
+                    return ops.concatenate(parts)
+
+            elif self.unit_forget_bias and self._spec.forget_gate:
                 forget_index = self._spec.blocks.index("f")
                 base = self.bias_initializer
 
@@ -527,6 +702,11 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
                 if gate in spec.peepholes:
                     pre = pre + c_tm1 * peepholes[gate]
                 gates[gate] = sig(pre)
+        clamp = self.gate_clamp
+        if clamp is not None:
+            for gate in ("i", "f"):
+                if gate in clamp and gate in gates:
+                    gates[gate] = self._clamped(gates[gate], clamp[gate], feature_major)
         z_g, z_o = zs["c"], zs.get("o")
         g = act(z_g) if spec.input_activation else z_g
         gates["g"] = g
@@ -543,6 +723,8 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
             if "o" in spec.peepholes:
                 z_o = z_o + c * peepholes["o"]
             gates["o"] = sig(z_o)
+            if clamp is not None and "o" in clamp:
+                gates["o"] = self._clamped(gates["o"], clamp["o"], feature_major)
         out_c = act(c) if spec.output_activation else c
         h = gates["o"] * out_c if "o" in gates else out_c
         new_states = [h, c]
@@ -551,6 +733,14 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
                 ops.concatenate([gates[g_] for g_ in spec.recurrent_gates], axis=axis)
             )
         return h, new_states, gates
+
+    def _clamped(self, gate: Any, value: float, feature_major: bool) -> Any:
+        """`gate` held at `value` (in the units of `gate_clamp_units`, or all)."""
+        held = ops.full_like(gate, value)
+        if self._clamp_mask is None:
+            return held
+        mask = self._clamp_mask[:, None] if feature_major else self._clamp_mask
+        return ops.where(ops.convert_to_tensor(mask), held, gate)
 
     def _step_peepholes(self, loop: _Loop | None) -> dict[str, Any]:
         """The peephole weights by gate: the vectors themselves, or slices of
@@ -658,6 +848,9 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,
+            "chrono_t_max": self.chrono_t_max,
+            "gate_clamp": None if self.gate_clamp is None else dict(self.gate_clamp),
+            "gate_clamp_units": self.gate_clamp_units,
         }
         if self._spec.peepholes or self._has_peephole_option():
             config.update(

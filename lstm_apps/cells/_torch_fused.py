@@ -35,11 +35,13 @@ if keras.backend.backend() == "torch":
 
 def applies(cell: LSTMCellBase, training: Any, unroll: bool) -> bool:
     """Whether `lstm` may run `cell`: the torch backend, the standard cell's
-    structure, `tanh` and `sigmoid`, no recurrent dropout in training and no
-    `unroll`. (Input dropout is applied to the inputs first.)"""
+    structure, `tanh` and `sigmoid`, no recurrent dropout in training, no
+    `unroll` and no clamped gate. (Input dropout is applied to the inputs first.)"""
     if keras.backend.backend() != "torch" or unroll:
         return False
     if not isinstance(cell, LSTMCellBase) or cell.spec != _STANDARD:
+        return False
+    if getattr(cell, "gate_clamp", None) is not None:  # the kernel cannot hold a gate
         return False
     if cell.activation not in (keras.activations.tanh, keras.ops.tanh):
         return False

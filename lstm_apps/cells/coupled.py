@@ -41,6 +41,9 @@ class CoupledLSTMCell(LSTMCellBase):
             Default: `False`.
         peephole_initializer, peephole_regularizer, peephole_constraint:
             As for `PeepholeLSTMCell`; used only when `peephole=True`.
+        chrono_t_max, gate_clamp, gate_clamp_units: As for
+            `StandardLSTMCell`; chrono sets only the forget bias (i = 1 - f),
+            and `gate_clamp` takes the forget and output gates only.
         **kwargs: Every other argument of `keras.layers.LSTMCell`, same
             defaults and meaning.
 

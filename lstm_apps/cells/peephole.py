@@ -39,6 +39,8 @@ class PeepholeLSTMCell(LSTMCellBase):
             `+-sqrt(3 / units)`. Use `"zeros"` to start as a standard LSTM.
         peephole_regularizer: Regularizer of the peephole vectors.
         peephole_constraint: Constraint of the peephole vectors.
+        chrono_t_max, gate_clamp, gate_clamp_units: As for
+            `StandardLSTMCell` (chrono sets the forget and input biases).
         **kwargs: Every other argument of `keras.layers.LSTMCell`
             (`activation`, `recurrent_activation`, `use_bias`, the
             initializers, regularizers and constraints, `unit_forget_bias`,

@@ -48,7 +48,16 @@ class StandardLSTMCell(LSTMCellBase):
             one mask per sequence. Default: 0.
         recurrent_dropout: Float in [0, 1). Fraction of the recurrent units
             to drop, one mask per sequence. Default: 0.
-        seed: Random seed for dropout.
+        seed: Random seed for dropout (and for the chrono draw).
+        chrono_t_max: `None`, or an integer >= 2: chrono initialisation
+            (Tallec & Ollivier 2018) of the forget bias, log(U(1, T_max - 1)),
+            and of the input bias, its negative (see `ChronoInitializer`);
+            overrides `unit_forget_bias`. Default: `None`.
+        gate_clamp: `None`, or gate name -> constant in [0, 1] at which the
+            gate is held (e.g. `{"forget": 1.0}`); see
+            `lstm_apps.gates.clamp_gates`. Default: `None`.
+        gate_clamp_units: Unit indices that `gate_clamp` applies to
+            (`None`: all units). Default: `None`.
 
     Call arguments:
         inputs: A 2-D tensor `(batch, features)`.
@@ -65,6 +74,11 @@ class StandardLSTMCell(LSTMCellBase):
     >>> layer = keras.layers.RNN(StandardLSTMCell(4), return_sequences=True)
     >>> tuple(layer(np.ones((2, 5, 3), "float32")).shape)
     (2, 5, 4)
+    >>> cell = StandardLSTMCell(4, chrono_t_max=100)
+    >>> cell.build((None, 3))
+    >>> forget = np.asarray(cell.bias)[4:8]  # gate order i, f, c, o
+    >>> bool(np.all((forget >= 0) & (forget <= np.log(99))))
+    True
     """
 
     _spec = GateSpec()

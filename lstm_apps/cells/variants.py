@@ -120,6 +120,9 @@ class VariantLSTMCell(LSTMCellBase):
         variant: One of `VARIANTS` (case-insensitive). Default: `"vanilla"`.
         **kwargs: The arguments of `keras.layers.LSTMCell` and the
             `peephole_*` arguments of `PeepholeLSTMCell`.
+            `chrono_t_max` (chrono initialisation) is rejected by `"nfg"`,
+            which has no forget gate; `gate_clamp` takes only the gates the
+            variant computes (the forget gate for `"cifg"`, not i = 1 - f).
 
     Call arguments:
         inputs: A 2-D tensor `(batch, features)`.

@@ -1,4 +1,4 @@
-"""`lstm-apps gates`: trace the gates of a saved model and write plots and CSVs."""
+"""`lstm-apps gates`: trace the gates of a saved model, write plots and CSVs, ablate gates."""
 
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Runs a saved Keras model (.keras) on the given input, traces the "
             "input, forget and output gates, candidate, cell and hidden state of "
             "every LSTM layer at every time step, and writes heatmaps, line plots "
-            "and histograms (PNG) and the trace as CSV."
+            "and histograms (PNG) and the trace as CSV. With --clamp GATE=VALUE it also "
+            "runs a twin of the model with that gate held constant (the original is not "
+            "changed) and prints how the outputs, and with --label the loss and metrics, "
+            "change."
         ),
     )
     parser.add_argument("model", type=Path, help="the saved model (.keras)")
@@ -52,7 +55,86 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--units", type=int, default=4, help="units shown in the line plots (default: 4)"
     )
+    parser.add_argument(
+        "--clamp",
+        action="append",
+        metavar="GATE=VALUE",
+        help="also run a twin of the model with a gate held at a constant (forget=1, "
+        "forget=0, input=0, output=1; repeat for several gates) in the --layers (default: "
+        "every LSTM layer), and print how the outputs (and, with --label, the loss and "
+        "metrics) change",
+    )
+    parser.add_argument(
+        "--clamp-units",
+        nargs="+",
+        type=int,
+        metavar="N",
+        help="unit indices that --clamp holds (default: every unit)",
+    )
+    parser.add_argument(
+        "--label",
+        action="append",
+        type=float,
+        metavar="Y",
+        help="the target of each input (one per --text, or one for --csv), to print the "
+        "loss and metrics with and without --clamp",
+    )
     parser.set_defaults(func=run)
+
+
+def _parse_clamp(items: list[str]) -> dict[str, float]:
+    """`["forget=1", "output=0.5"]` -> `{"forget": 1.0, "output": 0.5}` (names checked later)."""
+    clamp: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not sep or not name.strip() or number is None:
+            raise ValueError(
+                f"Received --clamp {item!r}, expected GATE=VALUE with a gate among input, "
+                "forget, output and a number in [0, 1], e.g. --clamp forget=1."
+            )
+        clamp[name.strip()] = number
+    return clamp
+
+
+def _outputs(model: Any, inputs: Any) -> Any:
+    import numpy as np
+
+    out = model.predict(inputs, verbose=0)
+    if isinstance(out, (list, tuple)):
+        out = np.concatenate([np.reshape(o, (len(o), -1)) for o in out], axis=1)
+    elif isinstance(out, dict):
+        out = np.concatenate([np.reshape(o, (len(o), -1)) for o in out.values()], axis=1)
+    return np.reshape(np.asarray(out, dtype="float64"), (len(out), -1))
+
+
+def _print_clamp_change(
+    model: Any, twin: Any, inputs: Any, labels: list[float] | None, what: str
+) -> None:
+    import numpy as np
+
+    before, after = _outputs(model, inputs), _outputs(twin, inputs)
+    print(f"Clamped {what}:")
+    if before.shape[1] <= 4:
+        for sample, (b, a) in enumerate(zip(before, after)):
+            shown = ", ".join(f"{x:.4g} -> {y:.4g}" for x, y in zip(b, a))
+            print(f"  output[{sample}]: {shown}")
+    print(f"  mean |output change|: {float(np.mean(np.abs(after - before))):.4g}")
+    if labels is None:
+        return
+    if not getattr(model, "compiled", False):
+        print("  (the saved model is not compiled: no loss or metrics to compare)")
+        return
+    y = np.asarray(labels, dtype="float32").reshape(len(labels), *([1] * (before.ndim - 1)))
+    original = model.evaluate(inputs, y, verbose=0, return_dict=True)
+    clamped = twin.evaluate(inputs, y, verbose=0, return_dict=True)
+    for name, value in original.items():
+        if name in clamped:
+            change = float(clamped[name]) - float(value)
+            print(f"  {name}: {float(value):.4g} -> {float(clamped[name]):.4g} ({change:+.4g})")
 
 
 def _csv_inputs(model: Any, path: Path, columns: list[str] | None) -> tuple[Any, str]:
@@ -135,6 +217,9 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"model file not found: {args.model}")
     if args.units <= 0:
         raise ValueError(f"--units must be a positive integer, got {args.units}.")
+    clamp = _parse_clamp(args.clamp) if args.clamp else None
+    if clamp is None and (args.clamp_units is not None or args.label is not None):
+        raise ValueError("--clamp-units and --label go with --clamp GATE=VALUE.")
     out = args.out or args.model.parent / "gates"
     _runs.check_writable(out)  # before loading and tracing
     if not zipfile.is_zipfile(args.model):
@@ -152,6 +237,19 @@ def run(args: argparse.Namespace) -> int:
         note = f"{len(inputs)} text(s)"
     else:
         inputs, note = _csv_inputs(model, args.csv, args.columns)
+    twin = None
+    if clamp is not None:
+        from lstm_apps.gates import clamp_gates
+
+        count = len(inputs) if args.text else 1
+        if args.label is not None and len(args.label) != count:
+            raise ValueError(
+                f"Received {len(args.label)} --label value(s), expected one per input ({count})."
+            )
+        try:
+            twin = clamp_gates(model, clamp, layers=args.layers, units=args.clamp_units)
+        except ValueError as error:
+            raise ValueError(f"--clamp: {error}") from None
     trace = trace_gates(model, inputs, layers=args.layers)
     written = []
     for layer in trace:
@@ -204,4 +302,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"Wrote {len(written)} files to {out}:")
     for path in written:
         print(f"  {path}")
+    if twin is not None:
+        import numpy as np
+
+        held = ", ".join(f"{k}={v:g}" for k, v in clamp.items())
+        units = "all units" if args.clamp_units is None else f"units {args.clamp_units}"
+        array = np.asarray(inputs) if args.text else inputs
+        _print_clamp_change(
+            model, twin, array, args.label, f"{held} in {', '.join(trace.names)} ({units})"
+        )
     return 0

@@ -1,4 +1,4 @@
-"""Figures of gate traces: heatmaps, lines over time and histograms.
+"""Figures of gate traces: heatmaps, lines over time, histograms, memory timescales.
 
 Every function takes a `GateTrace` (from `lstm_apps.trace_gates`) and
 returns a `matplotlib.figure.Figure`. The figures are made with matplotlib's
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from lstm_apps.gates import GateTrace, LayerTrace
 
-__all__ = ["plot_gate_heatmap", "plot_gate_histograms", "plot_gate_lines"]
+__all__ = ["plot_gate_heatmap", "plot_gate_histograms", "plot_gate_lines", "plot_timescales"]
 
 _NAMES = {
     "i": "input gate",
@@ -431,4 +431,119 @@ def plot_gate_histograms(
         ax.set_xlabel("value")
     direction_text = "" if t.direction == "forward" else f" ({t.direction})"
     figure.suptitle(f"{t.layer}{direction_text}: {t.cell} cell", fontsize=10)
+    return figure
+
+
+def plot_timescales(
+    trace: GateTrace,
+    layers: str | Sequence[str] | None = None,
+    bins: int = 30,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Memory timescales of the units, one histogram panel per layer and direction.
+
+    A unit's timescale is 1 / (1 - f) steps, f its mean forget activation
+    over the trace (see `GateTrace.timescales`); the x axis is logarithmic,
+    a dashed line marks the median, and units with f = 1 (infinite
+    timescale) are counted in the panel's title. A layer whose cell has no
+    forget gate gets a panel that says so.
+
+    Args:
+        trace: A `GateTrace`.
+        layers: Layer names (every direction of the layer) or keys (one
+            direction, `"bi/backward"`) to show; default: every traced layer
+            and direction.
+        bins: Number of histogram bins (log-spaced).
+        figsize: Matplotlib figure size in inches.
+
+    Returns:
+        A `matplotlib.figure.Figure`.
+
+    Example:
+
+    >>> import numpy as np, keras, lstm_apps
+    >>> from lstm_apps.plots.gates import plot_timescales
+    >>> model = keras.Sequential([keras.Input((6, 2)),
+    ...                           lstm_apps.LSTM(8, return_sequences=True, name="rnn"),
+    ...                           lstm_apps.LSTM(3, variant="nfg", name="nfg")])
+    >>> trace = lstm_apps.trace_gates(model, np.random.rand(4, 6, 2))
+    >>> figure = plot_timescales(trace)
+    >>> [ax.get_title().split(":")[0] for ax in figure.axes]
+    ['rnn', 'nfg']
+    >>> figure.axes[1].get_title()
+    'nfg: no forget gate (nfg cell)'
+    """
+    from lstm_apps.gates import GateTrace as _GateTrace
+
+    if not isinstance(trace, _GateTrace):
+        raise TypeError(
+            "Received an invalid value for argument `trace`, expected a GateTrace "
+            f"(from lstm_apps.trace_gates), got {type(trace).__name__}."
+        )
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins <= 0:
+        raise ValueError(
+            f"Received an invalid value for argument `bins`, expected a positive "
+            f"integer, got {bins!r}."
+        )
+    if layers is None:
+        chosen = list(trace.layers)
+    else:
+        names = [layers] if isinstance(layers, str) else list(layers)
+        if not names or not all(isinstance(n, str) for n in names):
+            raise ValueError(
+                "Received an invalid value for argument `layers`, expected None, a layer "
+                f"name or key, or a list of them among {trace.keys}, got {layers!r}."
+            )
+        chosen = []
+        for name in names:
+            if name in trace.names:  # a layer: every direction
+                chosen.extend(t for t in trace.layers if t.layer == name)
+            elif name in trace.keys:  # one direction, "bi/backward"
+                chosen.append(next(t for t in trace.layers if t.key == name))
+            else:
+                raise ValueError(
+                    "Received an invalid value for argument `layers`, expected names or "
+                    f"keys among {trace.keys}, got {name!r}."
+                )
+    count = len(chosen)
+    columns = min(3, count)
+    rows = int(np.ceil(count / columns))
+    figure = Figure(figsize=figsize or (3.6 * columns, 2.8 * rows), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    for ax, t in zip(axes, chosen):
+        if not t.has_forget_gate:
+            ax.set_title(f"{t.key}: no forget gate ({t.cell} cell)", fontsize=9)
+            ax.text(
+                0.5,
+                0.5,
+                "f = 1: no learned\nmemory decay",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                fontsize=9,
+                color="#666666",
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
+        timescale = t.timescales()["timescale"]
+        finite = timescale[np.isfinite(timescale)]
+        infinite = int(timescale.size - finite.size)
+        extra = f", {infinite} infinite" if infinite else ""
+        median = float(np.median(timescale)) if timescale.size else float("nan")
+        ax.set_title(f"{t.key}: median {median:.3g} steps{extra}", fontsize=9)
+        if finite.size:
+            low, high = max(float(finite.min()), 1.0), float(finite.max())
+            if high <= low:
+                high = low * 1.1
+            edges = np.geomspace(low, high, bins + 1)
+            ax.hist(finite, bins=edges, color="#4477aa")
+            ax.set_xscale("log")
+            if np.isfinite(median):
+                ax.axvline(median, color="#aa3377", linestyle="--", linewidth=0.8)
+        ax.set_xlabel("timescale 1 / (1 - f), steps")
+        ax.set_ylabel("units")
+    figure.suptitle("memory timescales per unit", fontsize=10)
     return figure
