@@ -21,13 +21,14 @@ from lstm_apps.cli import main
 from lstm_apps.data import timeseries as ts
 from lstm_apps.recipes import forecast as fc
 
-TINY = dict(length=500, lookback=40, horizon=5, units=8, epochs=3, batch_size=64)
+#: A run of a few seconds: few steps, the LSTM with one classical model, 20 test origins.
+TINY = dict(length=500, horizon=5, units=8, steps=60, epochs=3, combine=("auto_ets",),
+            stride=5)
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """One small run with a run folder, shared by the tests that only read it."""
-    keras.utils.set_random_seed(1234)
     out = tmp_path_factory.mktemp("runs")
     return fc.run(fc.ForecastConfig(**TINY, output_dir=str(out), run_name="tiny"))
 
@@ -38,16 +39,18 @@ def tiny_run(tmp_path_factory):
     [
         (dict(horizon=0), ValueError, r"`horizon`, expected an integer >= 1, got 0"),
         (dict(lookback=-5), ValueError, r"`lookback`, expected an integer >= 1, got -5"),
-        (dict(lookback=2.5), TypeError, r"`lookback`, expected an integer >= 1, got 2.5"),
+        (dict(lookback=2.5), TypeError, r"`lookback`, expected an integer >= 1 or None, got 2.5"),
         (dict(cell="lstm9"), ValueError, r"`cell`, expected one of \['standard', .*'gru'\], "
                                          r"got 'lstm9'"),
         (dict(dropout=1.0), ValueError, r"`dropout`, expected a number in \[0.0, 1.0\), got 1.0"),
         (dict(interval_level=1.5), ValueError, r"`interval_level`.*got 1.5"),
-        (dict(interval_method="mc_dropout"), ValueError, r"Monte Carlo dropout needs a dropout"),
         (dict(csv="x.csv"), ValueError, r"without `date_col` and `target`"),
-        (dict(test_size=0), ValueError, r"`test_size`=0"),
-        (dict(test_size=1.5), ValueError, r"`test_size`, expected a fraction in \[0, 1\)"),
-        (dict(normalization="z"), ValueError, r"`normalization`, expected one of \['last', "),
+        (dict(test_size=0), ValueError, r"`test_size`, expected a fraction in \(0, 1\) or a "
+                                        r"number of points >= 1 .*got 0"),
+        (dict(test_size=1.5), ValueError, r"`test_size`, expected a fraction in \(0, 1\)"),
+        (dict(combine=("ets",)), ValueError, r"`combine`, expected names from \['auto_ets', "
+                                             r"'auto_arima', 'theta'\] \(or none\), got \['ets'\]"),
+        (dict(steps=0), ValueError, r"`steps`, expected an integer >= 1, got 0"),
         (dict(gate_monitor=True, cell="gru"), ValueError, r"`gate_monitor`=True with `cell`="),
         (dict(covariates="price"), TypeError, r"`covariates`, expected a sequence"),
         (dict(synthetic="nope"), ValueError, r"`synthetic`, expected one of \['default'"),
@@ -59,10 +62,14 @@ def test_config_rejects_bad_values(kwargs, error, match):
 
 
 def test_config_normalises_values():
-    config = fc.ForecastConfig(cell="PEEPHOLE", covariates=["a", "b"])
+    config = fc.ForecastConfig(cell="PEEPHOLE", covariates=["a", "b"], combine=["none"])
     assert config.cell == "peephole" and config.covariates == ("a", "b")
+    assert config.combine == () and fc.make_forecaster(config).combine == ()
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.horizon = 3
+    forecaster = fc.make_forecaster(fc.ForecastConfig(units=12, horizon=7, interval_level=0.9))
+    assert (forecaster.units, forecaster.horizon, forecaster.levels) == (12, 7, (0.9,))
+    assert fc.make_forecaster(fc.ForecastConfig(intervals=False)).levels == ()
 
 
 # ------------------------------------------------------------------ bad data, before training
@@ -79,10 +86,14 @@ def test_short_series_error_gives_the_numbers(monkeypatch):
     _no_training(monkeypatch)
     series = ts.synthetic(120)
     config = fc.ForecastConfig(lookback=100, horizon=10, output_dir=None)
-    with pytest.raises(ValueError, match=r"it has 120 points, but lookback \(100\) \+ horizon "
-                                         r"\(10\) \+ validation part \(12\) \+ test part \(24\) "
-                                         r"= 146 points are needed"):
+    # 120 points, 24 of them the test part: 96 to fit on.
+    with pytest.raises(ValueError, match=r"`lookback`=100, but the shortest series has 96 "
+                                         r"points, and \d+ are needed .*lower `lookback`"):
         fc.run(config, series)
+    with pytest.raises(ValueError, match=r"`test_size`=100: 100 test points of a series of "
+                                         r"120 leave 20 to fit on, and `horizon`=10 needs "
+                                         r"at least 22"):
+        fc.run(fc.ForecastConfig(test_size=100, output_dir=None), series)
 
 
 def test_nan_target_raises_or_is_filled(monkeypatch):
@@ -106,11 +117,11 @@ def test_bad_user_data_is_rejected_before_training(monkeypatch):
     _no_training(monkeypatch)
     frame = ts.synthetic(400).to_frame("sales")
     frame["store"] = "north"
-    config = fc.ForecastConfig(lookback=20, horizon=5, target="sales", covariates=("store",),
+    config = fc.ForecastConfig(horizon=5, target="sales", covariates=("store",),
                                output_dir=None)
     with pytest.raises(ValueError, match=r"non-numeric columns \['store'\]"):
         fc.run(config, frame)
-    plain = fc.ForecastConfig(lookback=20, horizon=5, output_dir=None)
+    plain = fc.ForecastConfig(horizon=5, output_dir=None)
     with pytest.raises(ValueError, match=r"not sorted"):
         fc.run(plain, frame["sales"].iloc[::-1])
     with pytest.raises(ValueError, match=r"duplicate timestamps"):
@@ -119,76 +130,7 @@ def test_bad_user_data_is_rejected_before_training(monkeypatch):
         fc.run(plain, frame["sales"].reset_index(drop=True))
 
 
-# ------------------------------------------------------------------ layers and loss
-def _model(normalization="mean", intervals=True, **kwargs):
-    config = fc.ForecastConfig(lookback=12, horizon=4, units=6, normalization=normalization,
-                               intervals=intervals, **kwargs)
-    return fc.build_model(config, 1, [3.0], [2.0], ["y"])
-
-
-@pytest.mark.parametrize("normalization", ["last", "mean"])
-def test_level_normalisation_makes_the_model_shift_equivariant(normalization):
-    model = _model(normalization)
-    x = np.random.default_rng(0).normal(size=(5, 12, 1)).astype("float32")
-    base = np.asarray(model(x))
-    shifted = np.asarray(model(x + 1000.0))
-    np.testing.assert_allclose(shifted, base + 1000.0, atol=2e-3)
-    plain = _model("none")
-    assert not np.allclose(np.asarray(plain(x + 1000.0)), np.asarray(plain(x)) + 1000.0,
-                           atol=1.0)
-
-
-def test_intervals_never_cross_the_point_forecast():
-    model = _model()
-    x = np.random.default_rng(1).normal(size=(64, 12, 1)).astype("float32") * 50
-    out = np.asarray(model(x))
-    assert out.shape == (64, 4, 3)
-    assert (out[..., 1] <= out[..., 0]).all() and (out[..., 0] <= out[..., 2]).all()
-    assert _model(intervals=False).output_shape == (None, 4, 1)
-
-
-def test_forecast_loss_is_mse_plus_pinball():
-    loss = fc.ForecastLoss(quantiles=(0.1, 0.9), scale=2.0)
-    y = np.array([[[1.0], [3.0]]], "float32")
-    pred = np.array([[[0.0, 2.0, 0.0], [3.0, 3.0, 5.0]]], "float32")
-    # point: errors (1, 0) / 2 -> mse 0.125; q=0.1: u=(-0.5, 0) -> 0.9*0.5/2 = 0.225;
-    # q=0.9: u=(0.5, -1) -> (0.45 + 0.1)/2 = 0.275.
-    assert float(loss(y, pred)) == pytest.approx(0.125 + 0.225 + 0.275)
-    assert float(fc.point_mae(y, pred).numpy().mean()) == pytest.approx(0.5)
-
-
-# ------------------------------------------------------------------ baselines and metrics
-def test_baselines_on_a_hand_made_series():
-    y = np.array([1.0, 2, 3, 4, 5, 6, 7, 8, 9, 10])
-    out = fc.baseline_forecasts(y, origins=[5, 7], horizon=3, season=3, ets=False)
-    np.testing.assert_array_equal(out["naive"], [[6, 6, 6], [8, 8, 8]])
-    np.testing.assert_array_equal(out["seasonal_naive"], [[4, 5, 6], [6, 7, 8]])
-    np.testing.assert_allclose(out["drift"], [[7, 8, 9], [9, 10, 11]])
-    with pytest.raises(ValueError, match=r"season 8 needs origins >= 7"):
-        fc.baseline_forecasts(y, origins=[5], horizon=2, season=8, ets=False)
-
-
-def test_ets_baseline_matches_statsmodels():
-    pytest.importorskip("statsmodels")
-    from statsmodels.tsa.holtwinters import ExponentialSmoothing
-
-    y = ts.synthetic(400, noise_sigma=1.0).to_numpy()
-    out = fc.baseline_forecasts(y, origins=[299, 350], horizon=4, season=50, train_end=300)
-    fit = ExponentialSmoothing(y[:300], trend="add", seasonal="add", seasonal_periods=50,
-                               initialization_method="estimated").fit()
-    # At the end of the training part ETS is the plain statsmodels forecast.
-    np.testing.assert_allclose(out["ets"][0], fit.forecast(4), rtol=1e-6)
-    # Later origins update the states with the fitted parameters, no refit.
-    p = fit.params
-    later = ExponentialSmoothing(
-        y[:351], trend="add", seasonal="add", seasonal_periods=50,
-        initialization_method="known", initial_level=p["initial_level"],
-        initial_trend=p["initial_trend"], initial_seasonal=p["initial_seasons"],
-    ).fit(smoothing_level=p["smoothing_level"], smoothing_trend=p["smoothing_trend"],
-          smoothing_seasonal=p["smoothing_seasonal"], optimized=False)
-    np.testing.assert_allclose(out["ets"][1], later.forecast(4), rtol=1e-6)
-
-
+# ------------------------------------------------------------------ metrics
 def test_metrics_table_by_hand():
     actual = np.array([[2.0, 4.0], [4.0, 8.0]])
     pred = np.array([[1.0, 4.0], [4.0, 4.0]])
@@ -207,44 +149,65 @@ def test_metrics_table_by_hand():
 # ------------------------------------------------------------------ a run
 def test_run_writes_the_run_folder(tiny_run):
     run_dir = tiny_run.run_dir
-    for name in ("model.keras", "metrics.json", "history.csv", "config.json", "metrics.csv",
-                 "predictions.csv", "forecast.csv"):
+    for name in ("forecaster/model.keras", "forecaster/forecaster.json", "metrics.json",
+                 "history.csv", "config.json", "metrics.csv", "predictions.csv",
+                 "forecast.csv"):
         assert (run_dir / name).is_file(), name
     assert any((run_dir / "tb").rglob("events.out.tfevents.*"))
     plots = {p.name for p in (run_dir / "plots").glob("*.png")}
     assert {"forecast.png", "error_by_horizon.png", "learning_curves.png",
-            "test_predictions.png"} <= plots
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+            "test_predictions.png", "future.png"} <= plots
+    metrics = strict_load(run_dir / "metrics.json")
     assert metrics["mae"] == pytest.approx(tiny_run.metrics["mae"])
-    assert metrics["season"] == 50 and metrics["season_source"] == "inferred"
+    # A daily series: the weekly season fails the seasonality test, the data's 50 passes.
+    assert metrics["season"] == 50 and metrics["season_source"] == "data"
+    assert metrics["lookback"] == tiny_run.model.lookback_
     config = json.loads((run_dir / "config.json").read_text())
     assert fc.ForecastConfig(**config) == tiny_run.config
     history = pd.read_csv(run_dir / "history.csv")
-    assert list(history["epoch"]) == [1, 2, 3] and "val_loss" in history
+    # 3 epochs of training, then 3 of fine-tuning after the calibration.
+    assert list(history["epoch"]) == [1, 2, 3, 4, 5, 6]
+    assert list(history["phase"]) == ["train"] * 3 + ["finetune"] * 3
     assert not list(run_dir.parent.glob(".*"))  # no temporary file left behind
+    assert not (run_dir / ".backup").exists()
+
+
+def strict_load(path: Path) -> object:
+    """`json.loads` that rejects NaN and Infinity, as JSON parsers outside Python do."""
+    def reject(token: str) -> None:
+        raise ValueError(f"{path} holds the non-JSON token {token}")
+
+    return json.loads(path.read_text(encoding="utf-8"), parse_constant=reject)
 
 
 def test_run_compares_model_and_baselines_on_the_same_windows(tiny_run):
     table = tiny_run.table
-    assert list(table.columns) == ["model", "naive", "seasonal_naive", "drift", "ets", "oracle"]
+    assert list(table.columns) == ["model", "lstm", "naive", "seasonal_naive", "drift",
+                                   "auto_ets", "auto_arima", "theta", "oracle"]
     assert table.index.names == ["metric", "step"] and len(table) == 4 * 6
     pred = tiny_run.predictions
-    split = tiny_run.split
-    assert len(pred) == (split.n_test - 5 + 1) * 5  # test windows x horizon steps
+    y = tiny_run.data["y"]
+    start = tiny_run.test_start
+    assert start == 400
+    # Origins from the last point before the test part, every `stride` steps.
+    origins = pred["origin"].drop_duplicates()
+    assert list(origins) == list(y.index[np.arange(start - 1, 500 - 5, 5)])
     # Every row's actual value is the series at that timestamp, and the naive
     # forecast the value at its origin.
-    y = tiny_run.data["y"]
     np.testing.assert_allclose(pred["actual"], y.loc[pred["timestamp"]].to_numpy(), rtol=1e-6)
     np.testing.assert_allclose(pred["naive"], y.loc[pred["origin"]].to_numpy())
     assert (pred["timestamp"] > pred["origin"]).all()
-    assert pred["timestamp"].min() > y.index[split.val_end - 1]
+    assert pred["timestamp"].min() == y.index[start]
     mae = np.abs(pred["actual"] - pred["model"]).mean()
     assert tiny_run.metrics["mae"] == pytest.approx(mae, rel=1e-6)
     assert tiny_run.metrics["baselines"]["naive"]["mae"] == pytest.approx(
         np.abs(pred["actual"] - pred["naive"]).mean(), rel=1e-9)
+    # The model is the mean of the LSTM and the combined classical model.
+    np.testing.assert_allclose(pred["model"], (pred["lstm"] + pred["auto_ets"]) / 2, rtol=1e-6)
     assert 0 <= tiny_run.metrics["coverage"] <= 1
     assert tiny_run.intervals.loc["all", "coverage"] == pytest.approx(
         ((pred["actual"] >= pred["lower"]) & (pred["actual"] <= pred["upper"])).mean())
+    assert tiny_run.metrics["winkler"] >= tiny_run.metrics["interval_width"]
     assert len(tiny_run.metrics["noise_floor_mae"]) == 5
 
 
@@ -261,16 +224,19 @@ def test_forecast_future_frame(tiny_run):
     series = tiny_run.data["y"]
     np.testing.assert_allclose(fc.forecast(tiny_run.model, series, horizon=2)["forecast"],
                                future["forecast"].iloc[:2], rtol=1e-5)
-    with pytest.raises(ValueError, match=r"`horizon`=9, but the model forecasts 5 steps"):
+    np.testing.assert_allclose(fc.forecast(tiny_run.run_dir, series)["forecast"],
+                               future["forecast"], rtol=1e-5)
+    with pytest.raises(ValueError, match=r"`n`=9, but the model forecasts `horizon`=5 steps"):
         fc.forecast(tiny_run.model, series, horizon=9)
-    with pytest.raises(ValueError, match=r"Received 30 points in `data`, but the model needs "
-                                         r"the last `lookback`=40 values"):
+    lookback = tiny_run.model.lookback_
+    with pytest.raises(ValueError, match=rf"Received 30 points in `data`, but the forecaster "
+                                         rf"needs the last `lookback`={lookback} values"):
         fc.forecast(tiny_run.model, series.iloc[:30])
-    with pytest.raises(TypeError, match=r"not built by `lstm_apps.recipes.forecast`"):
+    with pytest.raises(TypeError, match=r"expected an LSTMForecaster from `run`"):
         fc.forecast(keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]), series)
 
 
-def test_saved_model_forecasts_the_same_in_a_fresh_process(tiny_run, tmp_path):
+def test_saved_forecaster_forecasts_the_same_in_a_fresh_process(tiny_run, tmp_path):
     data_path = tmp_path / "series.csv"
     tiny_run.data["y"].to_csv(data_path)
     code = (
@@ -281,7 +247,7 @@ def test_saved_model_forecasts_the_same_in_a_fresh_process(tiny_run, tmp_path):
     )
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = subprocess.run(
-        [sys.executable, "-c", code, str(tiny_run.run_dir / "model.keras"), str(data_path)],
+        [sys.executable, "-c", code, str(tiny_run.run_dir), str(data_path)],
         capture_output=True, text=True, env=env, timeout=300,
     )
     assert out.returncode == 0, out.stderr[-2000:]
@@ -293,66 +259,70 @@ def test_saved_model_forecasts_the_same_in_a_fresh_process(tiny_run, tmp_path):
 def test_runs_are_reproducible(tiny_run):
     config = dataclasses.replace(tiny_run.config, output_dir=None)
     again = fc.run(config)
-    pd.testing.assert_frame_equal(again.table, tiny_run.table)
-    pd.testing.assert_frame_equal(again.history, tiny_run.history)
+    pd.testing.assert_frame_equal(again.table, tiny_run.table, rtol=1e-5)
 
 
-def test_user_dataframe_with_covariate_and_mc_dropout(tmp_path):
+def test_user_dataframe_with_a_covariate(tmp_path):
     series = ts.synthetic(500, seed=3)
     frame = pd.DataFrame({"sales": series, "promo": np.sin(np.arange(500) / 7.0)})
-    config = fc.ForecastConfig(
-        lookback=30, horizon=4, units=8, epochs=2, target="sales", covariates=("promo",),
-        dropout=0.2, interval_method="mc_dropout", mc_samples=10, output_dir=None,
-    )
+    config = fc.ForecastConfig(**{**TINY, "length": None}, target="sales",
+                               covariates=("promo",), output_dir=None)
     result = fc.run(config, frame)
-    norm = result.model.get_layer("normalize")
-    assert norm.columns == ["sales", "promo", "season_sin_50", "season_cos_50"]
-    assert result.model.input_shape == (None, 30, 4)
+    # Two target channels (deseasonalised, with its season) and the covariate.
+    assert result.model.network_.input_shape == (None, result.model.lookback_, 3)
     assert "oracle" not in result.table.columns
     pred = result.predictions
     assert (pred["lower"] <= pred["model"]).all() and (pred["model"] <= pred["upper"]).all()
-    assert (pred["upper"] > pred["lower"]).mean() > 0.9  # dropout makes the samples differ
-    future = fc.forecast(result.model, frame, mc_samples=5, seed=0)
+    future = fc.forecast(result.model, frame)
     assert list(future.columns) == ["forecast", "lower", "upper"]
     with pytest.raises(ValueError, match=r"\['promo'\] that are not in the data"):
         fc.forecast(result.model, frame[["sales"]])
 
 
-def test_backtest_folds(tmp_path):
-    config = fc.ForecastConfig(**{**TINY, "epochs": 1}, test_size=50, output_dir=str(tmp_path),
+def test_backtest_folds_and_their_mean(tmp_path):
+    config = fc.ForecastConfig(**TINY, test_size=50, output_dir=str(tmp_path),
                                run_name="bt", plots=False)
-    frame = fc.backtest(None, config, folds=2)
+    frame = fc.backtest(config, folds=2)
     assert list(frame.index.names) == ["fold", "metric", "step"]
-    assert sorted(frame.index.get_level_values("fold").unique()) == [0, 1]
+    assert frame.index.get_level_values("fold").unique().tolist() == [0, 1, "mean"]
+    pd.testing.assert_frame_equal(
+        frame.loc["mean"], (frame.loc[0] + frame.loc[1]) / 2, check_names=False)
     cutoffs = pd.to_datetime(frame.attrs["cutoffs"])
     assert cutoffs[1] - cutoffs[0] == pd.Timedelta(days=50)
     assert not np.allclose(frame.loc[0]["naive"], frame.loc[1]["naive"])
     assert (tmp_path / "bt" / "backtest.csv").is_file()
-    assert (tmp_path / "bt" / "fold_1" / "model.keras").is_file()
+    assert (tmp_path / "bt" / "fold_1" / "forecaster" / "model.keras").is_file()
     with pytest.raises(ValueError, match=r"`folds`, expected an integer >= 1, got 0"):
-        fc.backtest(None, config, folds=0)
-    with pytest.raises(ValueError, match=r"it has 350 points, but lookback \(300\)"):
-        fc.backtest(None, fc.ForecastConfig(length=500, lookback=300, horizon=5,
-                                            test_size=50, output_dir=None), folds=4)
+        fc.backtest(config, folds=0)
+    with pytest.raises(ValueError, match=r"`folds`=10 with 50 test points each: the first "
+                                         r"fold would fit on 0 of 500 points"):
+        fc.backtest(dataclasses.replace(config, output_dir=None), folds=10)
+    # The old argument order still works, with a warning.
+    with pytest.warns(DeprecationWarning, match=r"backtest\(data, config\) is deprecated"):
+        with pytest.raises(ValueError, match=r"`folds`, expected an integer >= 1"):
+            fc.backtest(None, config, folds=0)
 
 
 def test_gate_monitor_writes_gate_logs(tmp_path):
-    config = fc.ForecastConfig(**{**TINY, "epochs": 1, "length": 300}, gate_monitor=True,
+    config = fc.ForecastConfig(**{**TINY, "length": 300, "epochs": 1}, gate_monitor=True,
                                output_dir=str(tmp_path), run_name="g", plots=False)
     fc.run(config)
-    assert any((tmp_path / "g" / "tb" / "gates").rglob("events.out.tfevents.*"))
+    assert any((tmp_path / "g" / "tb" / "train" / "gates").rglob("events.out.tfevents.*"))
 
 
 # ------------------------------------------------------------------ CLI
+#: `lstm-apps forecast` options of a run of a few seconds.
+CLI_TINY = ["--length", "400", "--horizon", "4", "--units", "4", "--steps", "30",
+            "--epochs", "1", "--combine", "auto_ets", "--stride", "4", "--progress", "0"]
+
+
 def test_cli_forecast_prints_the_table_and_run_folder(tmp_path, capsys):
-    code = main([
-        "forecast", "--length", "400", "--lookback", "30", "--horizon", "4", "--units", "4",
-        "--epochs", "1", "--progress", "0", "--output-dir", str(tmp_path), "--run-name", "cli",
-        "--no-plots",
-    ])
+    code = main(["forecast", *CLI_TINY, "--output-dir", str(tmp_path), "--run-name", "cli",
+                 "--no-plots"])
     out = capsys.readouterr().out
     assert code == 0
-    assert re.search(r"model\s+naive\s+seasonal_naive\s+drift\s+ets\s+oracle", out)
+    assert re.search(r"model\s+lstm\s+naive\s+seasonal_naive\s+drift\s+auto_ets\s+auto_arima"
+                     r"\s+theta\s+oracle", out)
     assert "MAE per horizon step" in out and "coverage" in out
     assert out.strip().endswith(f"Run folder: {tmp_path / 'cli'}")
 
@@ -363,11 +333,12 @@ def test_cli_forecast_csv_and_errors(tmp_path, capsys):
     frame.index.name = "date"
     frame.to_csv(path)
     code = main(["forecast", "--csv", str(path), "--date-col", "date", "--target", "sales",
-                 "--season", "25", "--lookback", "20", "--horizon", "3", "--units", "4",
-                 "--epochs", "1", "--progress", "0", "--output-dir", "none"])
+                 "--season", "25", "--lookback", "20", *CLI_TINY[2:], "--combine", "none",
+                 "--output-dir", "none"])
     out = capsys.readouterr().out
     assert code == 0 and f"data csv:{path} (300 points" in out
-    assert "season 25 (config)" in out and "oracle" not in out and "Run folder" not in out
+    assert "season 25 (argument)" in out and "oracle" not in out and "Run folder" not in out
+    assert not re.search(r"\blstm\b", out.split("Test metrics")[1].splitlines()[1])
     assert main(["forecast", "--horizon", "0"]) == 2
     err = capsys.readouterr().err
     assert "`horizon`, expected an integer >= 1, got 0" in err
@@ -385,7 +356,7 @@ def test_recipe_script_runs_with_quick_settings(tmp_path, monkeypatch, capsys):
     assert "interval coverage" in out
     run_dir = next(tmp_path.iterdir())
     assert out.strip().endswith(f"Run folder: {run_dir}")
-    assert (run_dir / "model.keras").is_file()
+    assert (run_dir / "forecaster" / "model.keras").is_file()
 
 
 @pytest.mark.slow

@@ -102,9 +102,9 @@ def test_a_constant_series_writes_strict_metrics(tmp_path):
 
     index = pd.date_range("2020-01-01", periods=200, freq="D")
     series = pd.Series(5.0, index=index, name="y")
-    config = fc.ForecastConfig(target="y", lookback=20, horizon=3, units=4, epochs=1,
-                               season=7, ets=False, intervals=False, plots=False,
-                               output_dir=str(tmp_path), run_name="c")
+    config = fc.ForecastConfig(target="y", lookback=20, horizon=3, units=4, steps=10,
+                               epochs=1, season=7, combine=(), stride=3, intervals=False,
+                               plots=False, output_dir=str(tmp_path), run_name="c")
     fc.run(config, series)
     metrics = strict_loads((tmp_path / "c" / "metrics.json").read_text())
     assert metrics["mase"] is None  # MASE of a constant series: 0 / 0

@@ -40,7 +40,7 @@ def _outputs(book: nbformat.NotebookNode, kind: str) -> list:
 def test_forecasting_notebook_runs(tmp_path, monkeypatch):
     book = _execute("03_forecasting.ipynb", tmp_path, monkeypatch)
     run_dir = tmp_path / "runs" / "forecast"
-    for name in ("model.keras", "metrics.json", "history.csv", "config.json"):
+    for name in ("forecaster/model.keras", "metrics.json", "history.csv", "config.json"):
         assert (run_dir / name).is_file(), name
     assert len(_outputs(book, "image/png")) >= 5
     text = "".join(

@@ -10,14 +10,15 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from lstm_apps import _runs
 from lstm_apps.cli import main
 
-#: A forecast that trains in about a second per epoch, without early stopping.
-TINY = ["--length", "400", "--lookback", "30", "--horizon", "4", "--units", "4",
-        "--progress", "2", "--no-plots", "--patience", "0", "--no-reduce-lr", "--no-ets"]
+#: A forecast that trains in about a second per epoch (10 steps), the LSTM alone.
+TINY = ["--length", "400", "--horizon", "4", "--units", "4", "--combine", "none",
+        "--stride", "4", "--progress", "2", "--no-plots"]
 
 
 def strict_load(path: Path) -> object:
@@ -83,12 +84,13 @@ def test_a_folder_under_a_regular_file_fails_before_any_work(tmp_path, capsys):
     with pytest.raises(OSError, match=r"cannot create the run folder .*file/run: .*file is a "
                        "file"):
         _runs.check(blocker / "run")
-    code = main(["forecast", *TINY, "--epochs", "1", "--output-dir", str(blocker / "sub")])
+    code = main(["forecast", *TINY, "--steps", "10", "--epochs", "1", "--output-dir",
+                 str(blocker / "sub")])
     err = capsys.readouterr().err.strip()
     assert code == 1
     assert err.startswith("lstm-apps forecast: error: cannot create the run folder ")
     assert "file/sub" in err and len(err.splitlines()) == 1
-    assert not any(tmp_path.glob("**/model.keras"))
+    assert not any(tmp_path.glob("**/model.keras"))  # failed before any work
 
 
 def test_a_read_only_folder_fails_before_any_work(tmp_path, capsys):
@@ -98,7 +100,8 @@ def test_a_read_only_folder_fails_before_any_work(tmp_path, capsys):
     try:
         if os.access(folder, os.W_OK):
             pytest.skip("running as root: a read-only folder is writable here")
-        code = main(["forecast", *TINY, "--epochs", "1", "--output-dir", str(folder)])
+        code = main(["forecast", *TINY, "--steps", "10", "--epochs", "1", "--output-dir",
+                     str(folder)])
         err = capsys.readouterr().err.strip()
         assert code == 1 and "cannot create the run folder" in err and str(folder) in err
     finally:
@@ -106,8 +109,8 @@ def test_a_read_only_folder_fails_before_any_work(tmp_path, capsys):
 
 
 def test_cli_refuses_to_reuse_a_run_folder_and_writes_readable_files(tmp_path, capsys):
-    argv = ["forecast", *TINY, "--epochs", "1", "--progress", "0", "--output-dir", str(tmp_path),
-            "--run-name", "r"]
+    argv = ["forecast", *TINY, "--steps", "10", "--epochs", "1", "--progress", "0",
+            "--output-dir", str(tmp_path), "--run-name", "r"]
     umask = os.umask(0o022)
     try:
         assert main(argv) == 0
@@ -115,7 +118,7 @@ def test_cli_refuses_to_reuse_a_run_folder_and_writes_readable_files(tmp_path, c
         os.umask(umask)
     modes = {p.relative_to(tmp_path).as_posix(): oct(p.stat().st_mode & 0o777)
              for p in tmp_path.rglob("*") if p.is_file()}
-    assert "r/model.keras" in modes and "r/metrics.json" in modes
+    assert "r/forecaster/model.keras" in modes and "r/metrics.json" in modes
     assert set(modes.values()) == {"0o644"}, modes  # like TensorBoard's own files
     strict_load(tmp_path / "r" / "metrics.json")
     capsys.readouterr()
@@ -137,7 +140,7 @@ def _start(argv: list[str], cwd: Path) -> subprocess.Popen:
 
 def _wait_for_epochs(proc: subprocess.Popen, run_dir: Path, epochs: int) -> None:
     """Waits until the run's backup holds `epochs` finished epochs."""
-    metadata = run_dir / _runs.BACKUP_DIR / "state" / "training_metadata.json"
+    metadata = run_dir / _runs.BACKUP_DIR / "train" / "state" / "training_metadata.json"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -154,7 +157,8 @@ def _wait_for_epochs(proc: subprocess.Popen, run_dir: Path, epochs: int) -> None
 
 def test_a_killed_run_resumes_and_ends_with_every_epoch(tmp_path):
     run_dir = tmp_path / "runs" / "k"
-    argv = ["forecast", *TINY, "--epochs", "4", "--output-dir", "runs", "--run-name", "k"]
+    argv = ["forecast", *TINY, "--steps", "40", "--epochs", "4", "--output-dir", "runs",
+            "--run-name", "k"]
     proc = _start(argv, tmp_path)
     _wait_for_epochs(proc, run_dir, 1)
     proc.send_signal(signal.SIGKILL)
@@ -164,18 +168,23 @@ def test_a_killed_run_resumes_and_ends_with_every_epoch(tmp_path):
     resumed = _start(["forecast", "--resume", "runs/k"], tmp_path)
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
-    assert "Epoch 1/4" not in out and "Epoch 4/4" in out  # continued, not restarted
+    # The training continued, not restarted: its first epoch is not run again (the
+    # fine-tuning after the calibration, 10 steps in 4 epochs, has its own 1/4).
+    epochs = [line.split()[1] for line in out.splitlines() if line.startswith("Epoch ")]
+    assert epochs[0] != "1/4" and "4/4" in epochs, epochs
+    assert epochs.count("1/4") == 1  # the fine-tuning's
     metrics = strict_load(run_dir / "metrics.json")
-    assert metrics["epochs_run"] == 4
-    history = (run_dir / "history.csv").read_text().splitlines()
-    assert [row.split(",")[0] for row in history[1:]] == ["1", "2", "3", "4"]
+    assert metrics["epochs_run"] == 8
+    history = pd.read_csv(run_dir / "history.csv")
+    assert list(history["epoch"]) == list(range(1, 9))
+    assert list(history["phase"]) == ["train"] * 4 + ["finetune"] * 4
     assert not (run_dir / _runs.BACKUP_DIR).exists()
     assert not [p for p in run_dir.rglob(".*") if p.is_file()]  # no temporary files
 
 
 def test_ctrl_c_prints_one_line_and_exits_130(tmp_path):
     run_dir = tmp_path / "runs" / "c"
-    proc = _start(["forecast", *TINY, "--epochs", "200", "--output-dir", "runs",
+    proc = _start(["forecast", *TINY, "--steps", "2000", "--epochs", "200", "--output-dir", "runs",
                    "--run-name", "c"], tmp_path)
     _wait_for_epochs(proc, run_dir, 1)
     proc.send_signal(signal.SIGINT)
@@ -187,7 +196,7 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path):
         "with: lstm-apps forecast --resume runs/c"
     )
     assert not _runs.is_complete(run_dir)
-    assert (run_dir / _runs.BACKUP_DIR / "state").is_dir()  # what --resume continues from
+    assert (run_dir / _runs.BACKUP_DIR / "train" / "state").is_dir()  # what --resume reads
 
 
 def test_memory_resumption_keeps_the_models_that_finished(tmp_path, monkeypatch):

@@ -1,11 +1,13 @@
 """Tests of `lstm_apps.tuning` on one machine: hypermodels, search, resume, bad input.
 
 The searches are tiny (300-point synthetic series, lookback 20, horizon 3,
-4-8 units, 1-2 epochs) so that a trial takes seconds.
+4-8 units, 20 optimisation steps, the LSTM alone, a test origin every 15
+steps) so that a trial takes seconds.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -15,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import keras
 import keras_tuner
 import numpy as np
 import pandas as pd
@@ -35,14 +36,20 @@ REPO = Path(__file__).resolve().parents[1]
 #: Columns of every table, before the hyperparameters / after the metrics.
 FIRST = ["trial_id", "status", "score"]
 LAST = ["duration_s", "tuner_id", "attempts", "started", "ended", "best_step", "message"]
-FORECAST_METRICS = ["val_loss", "val_point_mae", "loss", "point_mae", "test_mae", "test_rmse",
-                    "test_mase", "test_smape", "epochs", "params", "train_seconds"]
+FORECAST_METRICS = ["val_mae", "val_scaled_mae", "loss", "test_mae", "test_rmse", "test_mase",
+                    "test_smape", "epochs", "params", "train_seconds"]
+#: The hyperparameters of the forecast recipe, in drawing order.
+FORECAST_SPACE = ["cell", "units", "layers", "dropout", "learning_rate"]
 
 
 def tiny_config(**overrides: Any) -> ForecastConfig:
-    """A forecasting config whose run takes a few seconds."""
-    settings = dict(length=300, lookback=20, horizon=3, units=8, epochs=1, plots=False,
-                    ets=False, intervals=False, patience=0, reduce_lr=False, output_dir=None)
+    """A forecasting config whose run takes a few seconds.
+
+    `intervals` stays on (the default): a search is scored on the calibration
+    origins, which only the intervals make.
+    """
+    settings = dict(length=300, lookback=20, horizon=3, units=8, steps=20, epochs=1,
+                    combine=(), stride=15, plots=False, output_dir=None)
     settings.update(overrides)
     return ForecastConfig(**settings)
 
@@ -57,8 +64,8 @@ def tiny_argv(directory: Path, max_trials: int, *extra: str) -> list[str]:
         "tune", "forecast", "--tuner", "random", "--max-trials", str(max_trials),
         "--directory", str(directory), "--search-seed", "3", "--quiet",
         "--cells", "keras_lstm", "gru", "--units", "4", "8", "4", "--layers", "1",
-        "--length", "300", "--lookback", "20", "--horizon", "3", "--epochs", "1",
-        "--no-plots", "--no-ets", "--no-intervals", "--patience", "0", "--no-reduce-lr",
+        "--length", "300", "--lookback", "20", "--horizon", "3", "--steps", "20",
+        "--epochs", "1", "--combine", "none", "--stride", "15", "--no-plots",
         "--output-dir", "none", *extra,
     ]
 
@@ -115,8 +122,9 @@ def table_or_empty(directory: Path) -> pd.DataFrame:
         return pd.DataFrame(columns=FIRST)
 
 
-def session_hparams(folder: Path) -> dict[str, Any]:
-    """The hyperparameters of the HParams session written in `folder`."""
+def session_hparams(folder: Path, objective: str = "val_mae") -> dict[str, Any]:
+    """The HParams session written in `folder`: its hyperparameters, its status
+    ("__status__") and the scalar `objective` ("__objective__")."""
     from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
     from tensorboard.plugins.hparams import metadata
 
@@ -135,10 +143,10 @@ def session_hparams(folder: Path) -> dict[str, Any]:
                     found["__status__"] = metadata.parse_session_end_info_plugin_data(
                         value.metadata.plugin_data.content
                     ).status
-                if value.tag == "val_loss":
+                if value.tag == objective:
                     from tensorboard.util import tensor_util
 
-                    found["__val_loss__"] = float(
+                    found["__objective__"] = float(
                         value.simple_value if value.HasField("simple_value")
                         else tensor_util.make_ndarray(value.tensor)
                     )
@@ -153,48 +161,59 @@ def test_hypermodel_default_space_names_and_kinds():
         "units": "Int(8..64, step 8)",
         "layers": "Int(1..2)",
         "dropout": "Float(0..0.5, step 0.1)",
-        "recurrent_dropout": "Float(0..0.3, step 0.1)",
-        "learning_rate": "Float(0.0001..0.01, log)",
-        "clipnorm": "Choice(0.0, 1.0, 5.0)",
-        "unit_forget_bias": "Boolean",
+        "learning_rate": "Float(0.001..0.03, log)",
     }
+    assert hm.default_objective == "val_mae"
+    assert list(hm.metric_directions) == FORECAST_METRICS
     hp = keras_tuner.HyperParameters()
     hm.draw(hp)
     by_name = {p.name: p for p in hp.space}
-    assert list(by_name) == list(hm.search_space())
+    assert list(by_name) == FORECAST_SPACE
     assert by_name["learning_rate"].sampling == "log"
     assert (by_name["units"].min_value, by_name["units"].max_value, by_name["units"].step) == (
         8, 64, 8)
     # Defaults come from the base config when they lie in the range.
     assert hp.values["units"] == 8 and hp.values["cell"] == "standard"
     assert hp.values["learning_rate"] == pytest.approx(tiny_config().learning_rate)
-    # The forget-bias flag only exists for cells that have a forget gate.
-    (condition,) = by_name["unit_forget_bias"].conditions
-    assert condition.name == "cell" and "gru" not in condition.values
-    assert set(condition.values) == {"standard", "peephole", "coupled", "keras_lstm"}
+    hp = keras_tuner.HyperParameters()
+    ForecastHyperModel(tiny_config(units=128, learning_rate=1e-4)).draw(hp)
+    assert hp.values["units"] == 8 and hp.values["learning_rate"] == pytest.approx(1e-3)
 
 
 def test_hypermodel_fixed_narrowed_and_untuned_settings():
     base = tiny_config(dropout=0.2)
     hm = ForecastHyperModel(base, cells="peephole", units=(16, 32, 16), dropout=None,
-                            learning_rate=3e-3, clipnorm=(0, 2.0), unit_forget_bias=False)
+                            learning_rate=3e-3, layers=(1, 2), clipnorm=None)
     space = hm.search_space()
-    assert space["cell"] == "Fixed('peephole')"
-    assert space["units"] == "Int(16..32, step 16)"
-    assert "dropout" not in space
-    assert space["learning_rate"] == "Fixed(0.003)"
-    assert space["clipnorm"] == "Choice(0.0, 2.0)"
+    assert space == {"cell": "Fixed('peephole')", "units": "Int(16..32, step 16)",
+                     "layers": "Int(1..2)", "learning_rate": "Fixed(0.003)"}
     hp = keras_tuner.HyperParameters()
     hp.Fixed("units", 32)
-    hp.Fixed("clipnorm", 0.0)
-    config = hm.config(hp)
+    config = hm.config(hp, steps=7)
     assert (config.cell, config.units, config.dropout) == ("peephole", 32, 0.2)
-    assert config.clipnorm is None  # 0 = off
-    assert config.unit_forget_bias is False and config.learning_rate == 3e-3
+    assert config.learning_rate == 3e-3 and config.layers == 1 and config.steps == 7
+    assert config == dataclasses.replace(base, cell="peephole", units=32, layers=1,
+                                         learning_rate=3e-3, steps=7)
     assert "dropout" not in hp.values
+    # Settings the forecast config has no field for are refused, naming the field.
+    for name, value in (("clipnorm", (0, 2.0)), ("recurrent_dropout", 0.1),
+                        ("unit_forget_bias", False), ("bidirectional", True)):
+        with pytest.raises(ValueError) as info:
+            ForecastHyperModel(base, **{name: value})
+        assert str(info.value).startswith(
+            f"Received a search range for `{name}`, but the forecast recipe's config has no "
+            f"field `{name}`; it can tune {FORECAST_SPACE}.")
 
 
-def test_hypermodel_builds_the_recipe_model_of_the_drawn_values():
+def test_hypermodel_refuses_a_search_without_calibration_origins():
+    with pytest.raises(ValueError) as info:
+        ForecastHyperModel(tiny_config(intervals=False))
+    assert str(info.value).startswith(
+        "Received `intervals`=False in `base_config`: a search is scored on the calibration "
+        "origins at the end of the training part (never on the test part)")
+
+
+def test_hypermodel_builds_the_network_the_trial_trains():
     hm = ForecastHyperModel(tiny_config(), cells=("peephole", "gru"), units=(4, 12, 4),
                             layers=(1, 2))
     hp = keras_tuner.HyperParameters()
@@ -203,21 +222,38 @@ def test_hypermodel_builds_the_recipe_model_of_the_drawn_values():
     hp.Fixed("layers", 2)
     hp.Fixed("learning_rate", 0.005)
     model = hm.build(hp)
-    assert "unit_forget_bias" not in hp.values  # inactive for gru
-    rnn = [layer for layer in model.layers if layer.name.startswith("rnn_")]
+    rnn = [layer for layer in model.layers if "_rnn_" in layer.name]
     assert [type(layer).__name__ for layer in rnn] == ["GRU", "GRU"]
     assert [layer.units for layer in rnn] == [12, 12]
     assert model.optimizer is not None
-    assert float(model.optimizer.learning_rate) == pytest.approx(0.005)
-    assert model.output_shape == (None, 3, 1)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.005)  # step 0 of the decay
+    # (batch, lookback, target + seasonal channel) -> (batch, ensemble members, horizon)
+    assert model.input_shape == (None, 20, 2) and model.output_shape == (None, 1, 3)
+    # The same network as the recipe's forecaster of the drawn config builds.
+    from lstm_apps.recipes import forecast
+
+    target, covariates = forecast.training_data(hm.config(hp))
+    same = forecast.make_forecaster(hm.config(hp)).build(target, past_covariates=covariates)
+    assert [w.shape for w in same.weights] == [w.shape for w in model.weights]
+    for a, b in zip(same.get_weights(), model.get_weights()):  # same seed, same initialisation
+        np.testing.assert_array_equal(a, b)
 
     hp = keras_tuner.HyperParameters()
     hp.Fixed("cell", "peephole")
-    hp.Fixed("unit_forget_bias", False)
     model = hm.build(hp)
-    rnn = [layer for layer in model.layers if layer.name.startswith("rnn_")]
+    rnn = [layer for layer in model.layers if "_rnn_" in layer.name]
     assert type(rnn[0].cell).__name__ == "PeepholeLSTMCell"
-    assert hp.values["unit_forget_bias"] is False
+
+
+def test_budget_maps_hyperband_epochs_to_steps():
+    hm = ForecastHyperModel(tiny_config(steps=30, epochs=4))
+    assert hm.max_epochs == 4
+    assert [hm.budget(e) for e in (1, 2, 4)] == [
+        {"steps": 7, "epochs": 1}, {"steps": 15, "epochs": 2}, {"steps": 30, "epochs": 4}]
+    assert hm.budget(1, 100) == {"steps": 1, "epochs": 1}  # at least one step
+    hp = keras_tuner.HyperParameters()
+    config = hm.config(hp, **hm.budget(2))
+    assert (config.steps, config.epochs) == (15, 2)
 
 
 def test_hypermodel_gate_monitor_is_switched_off_for_keras_baselines(tmp_path):
@@ -266,9 +302,15 @@ def test_cell_groups_expand():
         (dict(space={"units": "many"}), ValueError,
          "Received an invalid value for argument `units`, expected an integer, a range (min, "
          "max) or (min, max, step), or None, got 'many'."),
+        (dict(space={"recurrent_dropout": (0.0, 0.2)}), ValueError,
+         "Received a search range for `recurrent_dropout`, but the forecast recipe's config "
+         "has no field `recurrent_dropout`"),
         (dict(objective="accuracy"), ValueError,
          "Received an invalid value for argument `objective`, expected a metric the forecast "
          "trials report"),
+        (dict(objective="val_loss"), ValueError,
+         f"expected a metric the forecast trials report, one of {sorted(FORECAST_METRICS)}, "
+         "got 'val_loss'."),
         (dict(chief="localhost"), ValueError,
          "Received an invalid value for argument `chief`, expected an address HOST:PORT with "
          "a port in 1-65535 (for example '0.0.0.0:8000'), got 'localhost'."),
@@ -298,12 +340,14 @@ def test_tune_rejects_unknown_recipe_and_bad_config(tmp_path):
     )
     with pytest.raises(TypeError, match="expected a ForecastConfig, a SentimentConfig"):
         tune({"cell": "standard"}, directory=tmp_path)
-    with pytest.raises(ValueError, match="needs `val_size` > 0"):
-        tune(tiny_config(val_size=0), directory=tmp_path)
-    with pytest.raises(ValueError, match="Monte Carlo dropout needs a dropout rate > 0"):
-        # dropout and recurrent dropout can both be 0 in this space: rejected up front
-        tune(tiny_config(intervals=True, interval_method="mc_dropout", dropout=0.1),
-             directory=tmp_path, space={"dropout": (0.0, 0.2, 0.1)})
+    with pytest.raises(ValueError, match=r"Received `intervals`=False in `base_config`"):
+        tune(tiny_config(intervals=False), directory=tmp_path)
+    with pytest.raises(ValueError, match=r"Received `test_size`=300: 300 test points of a "
+                                         r"series of 300"):
+        tune(tiny_config(test_size=300), directory=tmp_path)  # the data is checked up front
+    with pytest.raises(ValueError, match=r"Received an invalid search range for argument "
+                                         r"`units`: the forecast recipe rejects \{'units': 0\}"):
+        tune(tiny_config(), directory=tmp_path, space={"units": (0, 8, 4)})
     assert list(tmp_path.iterdir()) == []
 
 
@@ -363,6 +407,13 @@ def test_cli_config_file_and_options_make_the_base_config(tmp_path, capsys):
     args = recipe_parser("forecast").parse_args(["--config", str(good), "--horizon", "4",
                                                   "--units", "8", "16"])
     assert _base_config(args, ForecastConfig) == tiny_config(lookback=25, horizon=4)
+    args = recipe_parser("forecast").parse_args(["--combine", "none", "--steps", "30"])
+    base = _base_config(args, ForecastConfig)
+    assert (base.combine, base.steps, base.lookback) == ((), 30, None)
+    for option in ("--recurrent-dropout", "--clipnorm", "--unit-forget-bias"):
+        with pytest.raises(SystemExit):  # not settings of the forecast recipe
+            recipe_parser("forecast").parse_args([option, "0"])
+        assert f"unrecognized arguments: {option} 0" in capsys.readouterr().err
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"lookback": 20, "colour": 1}))
     assert cli.main([*tiny_argv(tmp_path / "sweep", 2), "--config", str(bad)]) == 2
@@ -386,41 +437,72 @@ def test_results_dataframe_finds_the_project(tmp_path):
 
 
 # ====================================================================== search
+class RecordingHyperModel(ForecastHyperModel):
+    """A `ForecastHyperModel` that keeps each trial's `validation_`, by trial folder."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.validations: dict[str, dict[str, Any]] = {}
+
+    def run(self, config: Any) -> Any:
+        result = super().run(config)
+        self.validations[Path(config.output_dir).name] = dict(result.model.validation_)
+        return result
+
+
 def test_search_table_best_model_config_tensorboard_and_resume(tmp_path):
+    from lstm_apps.recipes import forecast
+
     directory = tmp_path / "sweep"
+    hypermodel = RecordingHyperModel(tiny_config(), **TINY_SPACE)  # as `space=TINY_SPACE`
     result = tune(tiny_config(), "random", max_trials=3, directory=directory, seed=7,
-                  space=TINY_SPACE)
+                  hypermodel=hypermodel)
     project = directory / "forecast"
     table = result.table
 
     # One row per trial, in the documented form.
-    assert table.columns.tolist() == expected_columns(["cell", "units", "layers", "dropout",
-                                                       "recurrent_dropout", "learning_rate",
-                                                       "clipnorm", "unit_forget_bias"])
+    assert table.columns.tolist() == expected_columns(FORECAST_SPACE)
     assert table["trial_id"].tolist() == ["0", "1", "2"]
     assert table["status"].tolist() == ["COMPLETED"] * 3
     assert (table["attempts"] == 1).all() and (table["tuner_id"] == "tuner0").all()
     assert (table["duration_s"] > 0).all() and table["started"].notna().all()
-    assert table["score"].tolist() == table["val_loss"].tolist()
+    assert result.objective == "val_mae" and result.direction == "min"
+    assert table["score"].tolist() == table["val_mae"].tolist()
     assert set(table["cell"]) <= {"keras_lstm", "gru"}
-    assert table["unit_forget_bias"].isna().tolist() == (table["cell"] == "gru").tolist()
+    assert (table["layers"] == 1).all()
+    assert sorted(hypermodel.validations) == [f"trial_{t}" for t in table["trial_id"]]
     for row in table.itertuples():  # the numbers are the run's own
-        history = pd.read_csv(project / f"trial_{row.trial_id}" / "run" / "history.csv")
-        assert row.val_loss == pytest.approx(history["val_loss"].iloc[-1])
-        metrics = json.loads((project / f"trial_{row.trial_id}" / "run" / "metrics.json")
-                             .read_text())
+        run_dir = project / f"trial_{row.trial_id}" / "run"
+        validation = hypermodel.validations[f"trial_{row.trial_id}"]
+        assert row.val_mae == pytest.approx(validation["mae"])
+        assert row.val_scaled_mae == pytest.approx(validation["scaled_mae"])
+        assert validation["forecasts"] > 0
+        history = pd.read_csv(run_dir / "history.csv")
+        assert row.loss == pytest.approx(history["loss"].iloc[-1])
+        assert row.epochs == len(history)
+        metrics = json.loads((run_dir / "metrics.json").read_text())
         assert row.test_mae == pytest.approx(metrics["mae"])
-        run_config = json.loads((project / f"trial_{row.trial_id}" / "run" / "config.json")
-                                .read_text())
+        assert row.test_mase == pytest.approx(metrics["mase"])
+        assert row.val_mae != pytest.approx(row.test_mae)  # scored on other windows
+        run_config = json.loads((run_dir / "config.json").read_text())
         assert (run_config["cell"], run_config["units"]) == (row.cell, row.units)
+        assert (run_config["steps"], run_config["intervals"]) == (20, True)
+        trained = forecast.load_forecaster(run_dir)
+        assert (trained.cell, trained.units) == (row.cell, row.units)
+        assert row.params == trained.network_.count_params()
+        # `build(hp)` of the trial's values is the network the trial trained.
+        state = json.loads((project / f"trial_{row.trial_id}" / "trial.json").read_text())
+        hp = keras_tuner.HyperParameters.from_config(state["hyperparameters"])
+        built = hypermodel.build(hp)
+        assert [w.shape for w in built.weights] == [w.shape for w in trained.network_.weights]
 
     # trials.csv holds the same table.
     csv = pd.read_csv(project / "trials.csv", dtype={"trial_id": str})
     assert csv.columns.tolist() == table.columns.tolist()
-    assert csv["val_loss"].tolist() == pytest.approx(table["val_loss"].tolist())
+    assert csv["val_mae"].tolist() == pytest.approx(table["val_mae"].tolist())
     pd.testing.assert_frame_equal(results_dataframe(directory), table)
 
-    # The best trial, its model and its config.
+    # The best trial, its forecaster and its config.
     best = table.loc[table["score"].idxmin()]
     assert result.best_trial_id == best["trial_id"]
     assert result.best_score == pytest.approx(best["score"])
@@ -429,24 +511,32 @@ def test_search_table_best_model_config_tensorboard_and_resume(tmp_path):
     assert config == result.best_config
     assert (config.cell, config.units) == (best["cell"], best["units"])
     assert config.output_dir is None  # the base config's, not the trial folder
+    assert result.paths["best_model"] == project / "best_forecaster"
+    assert not (project / "best_model.keras").exists()
     model = result.best_model()
-    trial_model = keras.saving.load_model(project / f"trial_{best['trial_id']}" / "run"
-                                          / "model.keras")
-    x = np.random.default_rng(0).normal(size=(2, 20, model.input_shape[-1])).astype("float32")
-    np.testing.assert_allclose(model.predict(x, verbose=0), trial_model.predict(x, verbose=0))
+    trial_model = forecast.load_forecaster(project / f"trial_{best['trial_id']}" / "run")
+    assert model.get_params() == trial_model.get_params()
+    assert model.get_params() == forecast.make_forecaster(config).get_params()
+    pd.testing.assert_frame_equal(model.predict(), trial_model.predict())
+    best_trial = json.loads((project / "best_trial.json").read_text())
+    assert best_trial["trial_id"] == best["trial_id"]
+    assert best_trial["metrics"]["val_mae"] == pytest.approx(best["val_mae"])
+    assert best_trial["run_dir"] == str(project / f"trial_{best['trial_id']}" / "run")
 
     # TensorBoard: one folder per trial, with the HParams session of its values.
     for row in table.itertuples():
         tb = project / f"trial_{row.trial_id}" / "run" / "tb"
-        assert (tb / "train").is_dir() and (tb / "validation").is_dir()
-        session = session_hparams(tb)
+        assert (tb / "train" / "train").is_dir() and (tb / "finetune" / "train").is_dir()
+        session = session_hparams(tb, "val_mae")
         assert session["cell"] == row.cell and session["units"] == row.units
-        assert session["__val_loss__"] == pytest.approx(row.val_loss, rel=1e-6)
+        assert session["__objective__"] == pytest.approx(row.val_mae, rel=1e-6)
         assert session["__status__"] == 1  # STATUS_SUCCESS
     assert list((project / "hparams").glob("events.out.tfevents.*"))
 
     # A rerun of the same call trains nothing more; a larger max_trials extends.
-    stamps = {p: p.stat().st_mtime_ns for p in project.glob("trial_*/run/model.keras")}
+    stamps = {p: p.stat().st_mtime_ns
+              for p in project.glob("trial_*/run/forecaster/model.keras")}
+    assert len(stamps) == 3
     again = tune(tiny_config(), "random", max_trials=3, directory=directory, seed=7,
                  space=TINY_SPACE)
     assert again.table["trial_id"].tolist() == ["0", "1", "2"]
@@ -455,6 +545,7 @@ def test_search_table_best_model_config_tensorboard_and_resume(tmp_path):
                 space=TINY_SPACE)
     assert more.table["status"].tolist() == ["COMPLETED"] * 4
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    assert (project / "best_forecaster" / "forecaster.json").is_file()
 
     # Other settings on the same project: an error, before any trial.
     with pytest.raises(ValueError, match="was started with other settings .*space"):
@@ -462,29 +553,40 @@ def test_search_table_best_model_config_tensorboard_and_resume(tmp_path):
              space={**TINY_SPACE, "units": (4, 16, 4)})
     with pytest.raises(ValueError, match="was started with other settings .*tuner"):
         tune(tiny_config(), "hyperband", max_trials=5, directory=directory, space=TINY_SPACE)
+    with pytest.raises(ValueError, match="was started with other settings .*base_config"):
+        tune(tiny_config(steps=40), "random", max_trials=5, directory=directory,
+             space=TINY_SPACE)
     assert len(results_dataframe(directory)) == 4
 
 
-def test_hyperband_epochs_and_gate_monitor(tmp_path):
-    config = tiny_config(epochs=2, gate_monitor=True, output_dir=str(tmp_path / "runs"))
+def test_hyperband_budget_is_steps_and_gate_monitor(tmp_path):
+    config = tiny_config(steps=20, epochs=2, gate_monitor=True, output_dir=str(tmp_path / "runs"))
     result = tune(config, "hyperband", max_trials=3, directory=tmp_path, seed=2,
                   hyperband_factor=2, space={"cells": "standard", "units": (4, 8, 4),
                                              "layers": 1})
     table = result.table
     assert table["status"].tolist() == ["COMPLETED"] * 3
-    # Hyperband's epochs become the config's: 1, 1, then 2 for the best of the two.
+    # Hyperband's rounds: 1, 1, then 2 "epochs" (out of the config's 2) for the best
+    # of the two; an epoch of budget is steps / epochs = 10 optimisation steps.
     assert table["tuner/epochs"].tolist() == [1, 1, 2]
     best_first = table.iloc[:2].sort_values("score").iloc[0]
     assert table.iloc[2]["tuner/trial_id"] == best_first["trial_id"]
     for row in table.itertuples():
+        budget = row[table.columns.get_loc("tuner/epochs") + 1]
         run_dir = tmp_path / "forecast" / f"trial_{row.trial_id}" / "run"
-        assert len(pd.read_csv(run_dir / "history.csv")) == row.epochs == row[
-            table.columns.get_loc("tuner/epochs") + 1]
-        assert list((run_dir / "tb" / "gates").glob("events.out.tfevents.*")), \
+        run_config = json.loads((run_dir / "config.json").read_text())
+        assert (run_config["steps"], run_config["epochs"]) == (10 * budget, budget)
+        history = pd.read_csv(run_dir / "history.csv")
+        assert len(history) == row.epochs
+        assert (history["phase"] == "train").sum() == budget
+        assert list((run_dir / "tb" / "train" / "gates").glob("events.out.tfevents.*")), \
             "GateMonitor wrote nothing"
-    assert result.best_config.epochs == int(
-        table.loc[table["trial_id"] == result.best_trial_id, "tuner/epochs"].iloc[0])
+    best_budget = int(table.loc[table["trial_id"] == result.best_trial_id,
+                                "tuner/epochs"].iloc[0])
+    assert (result.best_config.steps, result.best_config.epochs) == (10 * best_budget,
+                                                                    best_budget)
     assert result.best_config.gate_monitor is True
+    assert result.best_model().get_params()["steps"] == 10 * best_budget
 
 
 # ====================================================================== faults
@@ -512,8 +614,8 @@ def test_sigkill_then_same_command_resumes_without_losing_trials(tmp_path):
     assert len(done) >= 1 and len(interrupted) == 1
     project = directory / "forecast"
     kept = {t: (project / f"trial_{t}" / "trial.json").read_text() for t in done["trial_id"]}
-    stamps = {t: (project / f"trial_{t}" / "run" / "model.keras").stat().st_mtime_ns
-              for t in done["trial_id"]}
+    stamps = {t: (project / f"trial_{t}" / "run" / "forecaster" / "model.keras")
+              .stat().st_mtime_ns for t in done["trial_id"]}
 
     assert cli.main(argv) == 0  # the same command again
 
@@ -522,15 +624,15 @@ def test_sigkill_then_same_command_resumes_without_losing_trials(tmp_path):
     assert after["status"].tolist() == ["COMPLETED"] * 3
     for trial_id, text in kept.items():  # completed trials kept as they were, not rerun
         assert (project / f"trial_{trial_id}" / "trial.json").read_text() == text
-        assert (project / f"trial_{trial_id}" / "run" / "model.keras").stat().st_mtime_ns == \
-            stamps[trial_id]
+        assert (project / f"trial_{trial_id}" / "run" / "forecaster" / "model.keras") \
+            .stat().st_mtime_ns == stamps[trial_id]
     (again,) = interrupted
     row = after.set_index("trial_id").loc[again]
     assert row["attempts"] == 2
     assert before.set_index("trial_id").loc[again, "units"] == row["units"]  # same values
     info = json.loads((project / f"trial_{again}" / "trial_info.json").read_text())
     assert [h["outcome"] for h in info["history"]] == ["interrupted", "completed"]
-    assert (project / "best_model.keras").is_file()
+    assert (project / "best_forecaster" / "forecaster.json").is_file()
 
 
 # ====================================================================== sentiment

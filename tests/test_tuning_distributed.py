@@ -18,6 +18,7 @@ import pandas as pd
 from lstm_apps.recipes.forecast import ForecastConfig
 from lstm_apps.tuning import results_dataframe
 from tests.test_tuning import (
+    FORECAST_SPACE,
     expected_columns,
     start_cli,
     stop,
@@ -26,8 +27,7 @@ from tests.test_tuning import (
     wait_for,
 )
 
-SPACE_COLUMNS = ["cell", "units", "layers", "dropout", "recurrent_dropout", "learning_rate",
-                 "clipnorm", "unit_forget_bias"]
+SPACE_COLUMNS = FORECAST_SPACE
 
 
 def free_port() -> int:
@@ -74,11 +74,12 @@ def check_outputs(directory: Path, table: pd.DataFrame, max_trials: int) -> None
     assert csv["trial_id"].tolist() == table["trial_id"].tolist()
     assert csv["status"].tolist() == table["status"].tolist()
     for trial_id in table["trial_id"]:
-        assert (project / f"trial_{trial_id}" / "run" / "model.keras").is_file()
+        assert (project / f"trial_{trial_id}" / "run" / "forecaster" / "model.keras").is_file()
     config = ForecastConfig(**json.loads((project / "best_config.json").read_text()))
     best = table.loc[table["score"].idxmin()]
     assert (config.cell, config.units) == (best["cell"], best["units"])
-    assert (project / "best_model.keras").is_file()
+    assert table["score"].tolist() == table["val_mae"].tolist()
+    assert (project / "best_forecaster" / "forecaster.json").is_file()
 
 
 def test_chief_and_two_workers_share_the_trials(tmp_path):

@@ -1,8 +1,8 @@
 """`lstm-apps forecast`: train a forecaster, compare it with the baselines, print the table.
 
 With no arguments it runs the default synthetic job (a 0.1 t trend, a
-period-50 sine of amplitude 10 and noise sigma 2; about half a minute on two
-CPU cores). `--csv FILE --date-col DATE --target COL` forecasts user data;
+period-50 sine of amplitude 10 and noise sigma 2; about a minute on two CPU
+cores). `--csv FILE --date-col DATE --target COL` forecasts user data;
 `--folds K` runs a rolling-origin backtest instead of a single run. Every
 field of `ForecastConfig` is an option (`lstm-apps forecast --help`).
 """
@@ -66,7 +66,7 @@ def add_config_arguments(
             options["type"] = str
         elif base is bool:
             options["action"] = argparse.BooleanOptionalAction
-        elif field.name in ("val_size", "test_size"):
+        elif field.name == "test_size":
             options["type"] = _number
         elif base in (int, float, str):
             options["type"] = _none_or(base) if optional else base
@@ -89,8 +89,9 @@ def config_from_args(config_cls: type, args: argparse.Namespace, **extra: Any) -
         for f in dataclasses.fields(config_cls)
         if hasattr(args, f.name) and f.name not in extra
     }
-    if "covariates" in values:
-        values["covariates"] = tuple(values["covariates"] or ())
+    for name in ("covariates", "combine"):
+        if name in values:
+            values[name] = tuple(v for v in values[name] or () if v.lower() != "none")
     return config_cls(**values, **extra)
 
 
@@ -101,11 +102,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "forecast",
         help="forecast a time series with an LSTM and compare it with baselines",
         description=(
-            "Trains a direct multi-step forecaster (any lstm_apps cell, keras_lstm or "
-            "gru) on a series, scores it and the naive, seasonal-naive, drift and (with "
-            "statsmodels) ETS baselines on the same test windows, and writes a run folder "
-            "(model.keras, metrics.json, history.csv, config.json, tb/, plots/). Without "
-            "arguments: the default synthetic series."
+            "Fits an LSTMForecaster (any lstm_apps cell, keras_lstm or gru; by default "
+            "averaged with AutoETS, AutoARIMA and Theta, with conformal intervals) on the "
+            "data before the test part, scores it and the naive, seasonal-naive, drift, "
+            "AutoETS, AutoARIMA and Theta baselines from every test origin, and writes a "
+            "run folder (forecaster/, metrics.json, predictions.csv, forecast.csv, "
+            "history.csv, config.json, tb/, plots/). Without arguments: the default "
+            "synthetic series."
         ),
         epilog=(
             "examples:\n"
@@ -113,6 +116,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "  lstm-apps forecast --cell peephole --horizon 24\n"
             "  lstm-apps forecast --csv sales.csv --date-col day --target sales "
             "--covariates price\n"
+            "  lstm-apps forecast --combine none      # the LSTM alone\n"
             "  lstm-apps forecast --folds 3"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -174,12 +178,12 @@ def _run(args: argparse.Namespace, config: Any) -> int:
     from lstm_apps.recipes import forecast as fc
 
     if args.folds:
-        frame = fc.backtest(None, config, folds=args.folds)
+        frame = fc.backtest(config, folds=args.folds)
         overall = frame.xs("all", level="step")
         print(f"\nBacktest, {args.folds} folds (test blocks end at the end of the series):")
-        print(_format(overall))
+        print(_format(overall.drop(index="mean", level="fold")))
         print("\nMean over folds:")
-        print(_format(overall.groupby(level="metric", sort=False).mean()))
+        print(_format(overall.xs("mean", level="fold")))
         if frame.attrs.get("run_dir"):
             print(f"\nRun folder: {frame.attrs['run_dir']}")
         return 0
@@ -188,10 +192,11 @@ def _run(args: argparse.Namespace, config: Any) -> int:
     m = result.metrics
     data = m["data"]
     print(
-        f"\n{config.cell} forecaster, horizon {config.horizon}, lookback {config.lookback}; "
+        f"\n{config.cell} forecaster, horizon {config.horizon}, lookback {m['lookback']}; "
         f"data {data['source']} ({data['length']} points, {data['start'][:10]} .. "
-        f"{data['end'][:10]}); {m['windows']['test']} test windows; season {m['season']} "
-        f"({m['season_source']}); {m['epochs_run']} epochs in {m['train_seconds']:.0f} s."
+        f"{data['end'][:10]}); {m['windows']['test']} test windows from "
+        f"{data['test_start'][:10]}; season {m['season']} ({m['season_source']}); "
+        f"fitted in {m['train_seconds']:.0f} s."
     )
     print("\nTest metrics, model vs baselines (lower is better; sMAPE in %):")
     print(_format(result.summary()))
@@ -206,7 +211,7 @@ def _run(args: argparse.Namespace, config: Any) -> int:
         print(
             f"\n{m['interval_level']:.0%} prediction intervals ({m['interval_method']}): "
             f"empirical coverage {m['coverage']:.1%} on the test windows, mean width "
-            f"{m['interval_width']:.4g}."
+            f"{m['interval_width']:.4g}, Winkler score {m['winkler']:.4g}."
         )
     beaten = [k for k, v in m["beats_baselines"].items() if v]
     print(f"Model below every baseline on: {', '.join(beaten) if beaten else 'none'}.")

@@ -4,7 +4,10 @@ Every field of the recipe's config is an option (`--lookback 60`,
 `--no-plots`, ...), except the tuned ones, which take a search range:
 `--units 16 64 16` (min max [step]), `--units 32` (fixed), `--units none`
 (not tuned: the config's value); `--cells standard peephole gru` (also the
-groups `default`, `ablations`, `all`); `--unit-forget-bias true false`.
+groups `default`, `ablations`, `all`); `--bidirectional true false`. Only the
+settings the recipe's config has are offered (forecast: cells, units, layers,
+dropout, learning rate; it is scored on `val_mae`, the calibration origins at
+the end of the training part, and `--combine none` trains the LSTM alone).
 `--config FILE` starts from a saved config (e.g. a `best_config.json`).
 
 One machine: `lstm-apps tune forecast --max-trials 20 --directory sweeps`;
@@ -146,7 +149,7 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--config", type=Path, default=None, metavar="FILE",
                        help="start from a saved config (JSON, e.g. a best_config.json)")
     group.add_argument("--objective", default=None,
-                       help="metric to optimise (default: forecast val_loss, "
+                       help="metric to optimise (default: forecast val_mae, "
                        "sentiment val_accuracy)")
     group.add_argument("--search-seed", type=int, default=None,
                        help="seed of the search algorithm (default: random)")

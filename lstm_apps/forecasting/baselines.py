@@ -9,8 +9,10 @@
   from statsforecast: maintained, fast (numba), and following R's `forecast`
   package, which is what the forecasting literature reports.
 
-Each baseline sees the whole history up to each origin and, for the
-classical models, is refitted there, as in a rolling-origin evaluation.
+Each baseline sees the whole history up to each origin. The classical
+models are refitted there (a rolling-origin evaluation), or, with many
+origins, fitted at the first and run forward (`classical_forecasts`'s
+`refit`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["CLASSICAL", "SIMPLE", "classical_forecast", "classical_forecasts", "simple_forecasts"]
+__all__ = [
+    "CLASSICAL",
+    "MAX_MODEL_SEASON",
+    "REFIT_ORIGINS",
+    "SIMPLE",
+    "classical_forecast",
+    "classical_forecasts",
+    "simple_forecasts",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +92,16 @@ def simple_forecasts(
     }
 
 
+#: Longest season the classical models fit themselves (R's `ets` stops at 24);
+#: above it they forecast the seasonally adjusted series (classical
+#: decomposition) and the indices are added back, as R's `stlf` does.
+MAX_MODEL_SEASON = 24
+#: Origins per series up to which the classical models are refitted at every
+#: origin by default; above it they are fitted once, at the first origin, and
+#: run forward through the later data (parameters kept, states updated).
+REFIT_ORIGINS = 24
+
+
 def _model(name: str, season: int):
     from statsforecast.models import AutoARIMA, AutoETS, Theta
 
@@ -92,28 +112,78 @@ def _model(name: str, season: int):
     return Theta(season_length=season)
 
 
+class _Fitted:
+    """One classical model fitted on a history, applied to longer histories."""
+
+    def __init__(self, history: np.ndarray, season: int, name: str) -> None:
+        self.name = name
+        self.model = None
+        self.indices = None
+        self.season = 1
+        n = len(history)
+        if season > 1 and n >= 2 * season + 2:
+            if season > MAX_MODEL_SEASON and name != "theta":
+                from lstm_apps.forecasting.transforms import seasonal_indices
+
+                self.indices = seasonal_indices(history, season)
+                self.period = season
+                self.model = self._fit(history - self._season_of(np.arange(n)), 1)
+            else:
+                self.model = self._fit(history, season)
+                self.season = season
+        if self.model is None:
+            self.indices = None
+            self.model = self._fit(history, 1)
+            self.season = 1
+        if self.model is None:
+            logger.warning("%s failed on a history of %d points: naive forecast used", name, n)
+
+    def _season_of(self, positions: np.ndarray) -> np.ndarray:
+        return self.indices[positions % self.period]
+
+    def _fit(self, history: np.ndarray, season: int):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = _model(self.name, season).fit(history)
+                out = model.predict(h=1)["mean"]
+            return model if np.all(np.isfinite(out)) else None
+        except Exception as error:  # statsforecast raises many kinds on degenerate data
+            logger.info("%s (season %d) failed: %s", self.name, season, error)
+            return None
+
+    def forecast(self, history: np.ndarray, horizon: int, same: bool = False) -> np.ndarray:
+        """Forecast after `history`; `same`: it is the history the model was fitted on."""
+        n = len(history)
+        if self.model is None:
+            return np.full(horizon, history[-1])
+        adjust = 0.0 if self.indices is None else self._season_of(np.arange(n + horizon))
+        y = history - (adjust[:n] if self.indices is not None else 0.0)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out = (self.model.predict(h=horizon) if same else
+                       self.model.forward(y=y, h=horizon))["mean"]
+            out = np.asarray(out, dtype="float64")
+        except Exception as error:
+            logger.info("%s forward failed: %s", self.name, error)
+            out = np.full(horizon, np.nan)
+        if self.indices is not None:
+            out = out + adjust[n:]
+        return out if np.all(np.isfinite(out)) else np.full(horizon, history[-1])
+
+
 def classical_forecast(history: np.ndarray, horizon: int, season: int, name: str) -> np.ndarray:
     """One forecast of the automatic model `name` fitted on `history`.
 
     A seasonal model needs two full seasons and a few points more; with less
     history, or when the seasonal fit fails, the non-seasonal model is used,
-    and when that fails too, the naive forecast (both logged).
+    and when that fails too, the naive forecast (both logged). Seasons longer
+    than `MAX_MODEL_SEASON` are removed first (classical decomposition) and
+    added back, except by Theta, which deseasonalises itself.
     """
     history = np.asarray(history, dtype="float64")
-    seasons = [season, 1] if season > 1 and len(history) >= 2 * season + 2 else [1]
-    for m in seasons:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                out = _model(name, m).forecast(y=history, h=horizon)["mean"]
-            out = np.asarray(out, dtype="float64")
-            if np.all(np.isfinite(out)):
-                return out
-        except Exception as error:  # statsforecast raises many kinds on degenerate data
-            logger.info("%s (season %d) failed: %s", name, m, error)
-    logger.warning("%s failed on a history of %d points: naive forecast used", name,
-                   len(history))
-    return np.full(horizon, history[-1])
+    return _Fitted(history, season, name).forecast(history, horizon, same=True)
 
 
 def classical_forecasts(
@@ -122,8 +192,9 @@ def classical_forecasts(
     horizon: int,
     season: int | None = None,
     models: Sequence[str] = CLASSICAL,
+    refit: bool | None = None,
 ) -> dict[str, np.ndarray]:
-    """AutoETS, AutoARIMA and Theta forecasts, refitted at each origin.
+    """AutoETS, AutoARIMA and Theta forecasts from each origin.
 
     Args:
         y: The series.
@@ -131,6 +202,12 @@ def classical_forecasts(
         horizon: Steps ahead.
         season: Seasonal period (None or 1: non-seasonal models).
         models: Which of `CLASSICAL` to fit.
+        refit: True: each model is fitted anew on the history up to each
+            origin. False: fitted once, on the history up to the first
+            origin, and run forward through the later values (its
+            parameters kept, its states updated: nothing after an origin is
+            used for that origin's forecast). None (default): refit when
+            there are at most `REFIT_ORIGINS` origins.
 
     Returns:
         A dict from model name to an array `(len(origins), horizon)`.
@@ -147,14 +224,28 @@ def classical_forecasts(
     y = np.asarray(y, dtype="float64").ravel()
     origins = _check_origins(y, origins)
     unknown = [name for name in models if name not in CLASSICAL]
-    if unknown:
+    if isinstance(models, str) or unknown:
         raise ValueError(
             f"Received an invalid value for argument `models`, expected names from "
-            f"{list(CLASSICAL)}, got {unknown}."
+            f"{list(CLASSICAL)}, got {models if isinstance(models, str) else unknown}."
+        )
+    if refit not in (None, True, False):
+        raise ValueError(
+            f"Received an invalid value for argument `refit`, expected True, False or None, "
+            f"got {refit!r}."
         )
     m = season if season and season > 1 else 1
-    return {
-        name: np.stack([classical_forecast(y[: o + 1], horizon, m, name) for o in origins])
-        if len(origins) else np.zeros((0, horizon))
-        for name in models
-    }
+    refit = len(origins) <= REFIT_ORIGINS if refit is None else refit
+    out = {}
+    for name in models:
+        if not len(origins):
+            out[name] = np.zeros((0, horizon))
+        elif refit:
+            out[name] = np.stack([classical_forecast(y[: o + 1], horizon, m, name)
+                                  for o in origins])
+        else:
+            first = int(origins.min())
+            fitted = _Fitted(y[: first + 1], m, name)
+            out[name] = np.stack([fitted.forecast(y[: o + 1], horizon, same=o == first)
+                                  for o in origins])
+    return out

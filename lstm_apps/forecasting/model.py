@@ -46,7 +46,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ from lstm_apps.data.timeseries import infer_season
 from lstm_apps.forecasting import baselines as _baselines
 from lstm_apps.forecasting import metrics as _metrics
 from lstm_apps.forecasting._panel import Item, Panel, to_panel
-from lstm_apps.forecasting.transforms import SeriesTransform, season_from_freq
+from lstm_apps.forecasting.transforms import SeriesTransform, is_seasonal, season_from_freq
 
 __all__ = ["LSTMForecaster"]
 
@@ -106,7 +106,11 @@ class LSTMForecaster:
         layers: Stacked recurrent layers per ensemble member.
         ensemble: Ensemble members (independently initialised networks in
             one model); the forecast is their median.
-        steps: Optimisation steps (batches) of each training.
+        steps: Optimisation steps (batches) of the training (rounded up to a
+            multiple of `epochs`).
+        epochs: Keras epochs the steps are split into: they change nothing
+            in the result (the batches are the same), only how often
+            callbacks see an epoch end (progress, checkpoints, TensorBoard).
         batch_size: Windows per batch.
         learning_rate: Initial Adam learning rate (cosine decay to a tenth).
         dropout: Dropout before each member's output layer.
@@ -146,6 +150,7 @@ class LSTMForecaster:
         layers: int = 1,
         ensemble: int = 1,
         steps: int = 600,
+        epochs: int = 1,
         batch_size: int = 64,
         learning_rate: float = 1e-2,
         dropout: float = 0.0,
@@ -167,6 +172,7 @@ class LSTMForecaster:
         self.layers = _int("layers", layers, 1)
         self.ensemble = _int("ensemble", ensemble, 1)
         self.steps = _int("steps", steps, 1)
+        self.epochs = _int("epochs", epochs, 1)
         self.batch_size = _int("batch_size", batch_size, 1)
         self.learning_rate = _real("learning_rate", learning_rate, 1e-12, 1.0 + 1e-12)
         self.dropout = _real("dropout", dropout, 0.0, 1.0)
@@ -205,12 +211,15 @@ class LSTMForecaster:
         self.scalers_: dict[str, list[list[float]]] = {}
         self.conformal_: dict[str, list[float]] = {}
         self.fit_seconds_: float | None = None
+        self.season_source_: str | None = None
+        self.history_: pd.DataFrame | None = None
+        self.validation_: dict[str, float] = {}
 
     # ------------------------------------------------------------------ config
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments (as given)."""
         keys = ("horizon", "cell", "lookback", "season", "units", "layers", "ensemble", "steps",
-                "batch_size", "learning_rate", "dropout", "combine", "levels",
+                "epochs", "batch_size", "learning_rate", "dropout", "combine", "levels",
                 "calibration_origins", "log", "deseasonalize", "seed", "verbose")
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in
                 ((k, getattr(self, k)) for k in keys)}
@@ -229,15 +238,35 @@ class LSTMForecaster:
             raise RuntimeError("This LSTMForecaster is not fitted yet: call `fit(series)` first.")
 
     # ------------------------------------------------------------------ shapes
-    def _choose_season(self, panel: Panel) -> int:
+    def _choose_season(self, panel: Panel) -> tuple[int, str]:
+        """The season and where it came from ("argument", "frequency", "data", "none").
+
+        Candidates: the frequency's season (monthly 12, quarterly 4, ...) and
+        the period found in the data (`infer_season`), each kept when the
+        series are long enough for it and the longest passes the M4
+        seasonality test at that lag; of two, the one whose seasonal naive
+        forecast fits the history better (a daily series with a 50-day
+        cycle gets 50, not 7).
+        """
         if self.season is not None:
-            return self.season
-        found = season_from_freq(panel.freq)
-        if found is not None:
-            shortest = min(len(item.y) for item in panel.items)
-            return found if shortest >= 2 * found + self.horizon else 1
-        longest = max(panel.items, key=lambda item: len(item.y))
-        return infer_season(longest.y, max_lag=len(longest.y) // 3) or 1
+            return self.season, "argument"
+        shortest = min(len(item.y) for item in panel.items)
+        longest = max(panel.items, key=lambda item: len(item.y)).y
+        fits = [m for m in (season_from_freq(panel.freq),
+                            infer_season(longest, max_lag=len(longest) // 3))
+                if m and m > 1 and shortest >= 2 * m + self.horizon and is_seasonal(longest, m)]
+        if not fits:
+            return 1, "none"
+        # Where the frequency's period and the data's differ (a daily series with a
+        # 50-day cycle), the one whose seasonal naive fits the history better.
+        first = max(fits)
+
+        def error(m: int) -> float:
+            return float(np.mean(np.abs(longest[first:] - longest[first - m : len(longest) - m])))
+
+        best = min(fits, key=error)
+        return int(best), ("frequency" if best == fits[0] and best == season_from_freq(
+            panel.freq) else "data")
 
     def _choose_lookback(self, shortest: int, season: int, holdout: int) -> int:
         usable = shortest - holdout
@@ -401,33 +430,71 @@ class LSTMForecaster:
         x = [np.concatenate([b[k] for b in blocks_x]) for k in range(len(blocks_x[0]))]
         return x, np.concatenate(blocks_y)
 
+    def _per_epoch(self, steps: int) -> int:
+        return -(-steps // min(self.epochs, steps))
+
     def _compiled_network(self, n_inputs: int) -> Any:
         import keras
 
         keras.utils.set_random_seed(self.seed)
         network = self._build_network(n_inputs)
+        total = self._per_epoch(self.steps) * min(self.epochs, self.steps)
         schedule = keras.optimizers.schedules.CosineDecay(
-            self.learning_rate, decay_steps=self.steps, alpha=0.1)
+            self.learning_rate, decay_steps=total, alpha=0.1)
         network.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0), loss="mae")
         return network
 
-    def _fit_steps(self, network: Any, x: list[np.ndarray], y: np.ndarray, steps: int) -> None:
-        """`steps` batches drawn as shuffled passes over the windows, in one Keras epoch.
+    def _fit_steps(self, network: Any, x: list[np.ndarray], y: np.ndarray, steps: int,
+                   callbacks: list[Any]) -> pd.DataFrame:
+        """`steps` batches drawn as shuffled passes over the windows, in `epochs` epochs.
 
-        One epoch of `steps` full batches instead of many short epochs: on a
-        series of 100 windows an epoch is 2 batches, and Keras's per-epoch
-        work would cost more than the training itself.
+        The batches are fixed in advance (global step `k` is batch `k`,
+        whatever the epoch it falls in), so the epochs only decide how often
+        the callbacks see an epoch end: on a series of 100 windows an epoch
+        of the data is 2 batches, and Keras's per-epoch work would cost more
+        than the training itself. A resumed fit (`BackupAndRestore`) goes on
+        with the batches where it stopped.
         """
+        import keras
+
+        epochs = min(self.epochs, steps)
+        per_epoch = self._per_epoch(steps)
         batch = min(self.batch_size, len(y))
         rng = np.random.default_rng(self.seed + len(y))
-        need = steps * batch
+        need = per_epoch * epochs * batch
         order = np.concatenate([rng.permutation(len(y)) for _ in range(need // len(y) + 1)])
         order = order[:need]
-        targets = np.repeat(y[order][:, None, :], self.ensemble, axis=1)
-        inputs = [block[order] for block in x]
-        logger.info("training on %d windows: %d steps of %d", len(y), steps, batch)
-        network.fit(inputs if len(inputs) > 1 else inputs[0], targets, batch_size=batch,
-                    epochs=1, shuffle=False, verbose=self.verbose)
+        members = self.ensemble
+
+        class Batches(keras.utils.PyDataset):
+            epoch = 0
+
+            def __len__(self) -> int:
+                return per_epoch
+
+            def __getitem__(self, index: int) -> Any:
+                rows = order[((self.epoch * per_epoch + index) * batch) % need:][:batch]
+                inputs = [block[rows] for block in x]
+                targets = np.repeat(y[rows][:, None, :], members, axis=1)
+                return (tuple(inputs) if len(inputs) > 1 else inputs[0]), targets
+
+        data = Batches()
+
+        class Epoch(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+                data.epoch = epoch
+
+        logger.info("training on %d windows: %d steps of %d in %d epochs", len(y),
+                    per_epoch * epochs, batch, epochs)
+        # A BackupAndRestore of an earlier, resumed fit leaves its epoch on the model
+        # (Keras's trainers start at `model._initial_epoch or initial_epoch` and never
+        # clear it): without this, the fine-tuning after a resumed training would
+        # start at that epoch too.
+        if getattr(network, "_initial_epoch", None):
+            network._initial_epoch = None
+        fit = network.fit(data, epochs=epochs, verbose=self.verbose,
+                          callbacks=[Epoch(), *callbacks])
+        return pd.DataFrame(dict(fit.history))
 
     # ------------------------------------------------------------------ forecasts
     def _forecast_at(
@@ -500,6 +567,58 @@ class LSTMForecaster:
         return np.asarray(lower).reshape(-1, self.horizon), np.asarray(upper).reshape(
             -1, self.horizon)
 
+    def _setup(self, panel: Panel) -> tuple[int, int]:
+        """Chooses the season, lookback and scalers for `panel`; (origins, holdout)."""
+        self.panel_ = panel
+        self.network_ = None
+        flat = [item.id for item in panel.items if np.ptp(item.y) == 0]
+        if flat:
+            logger.warning(
+                "series %s are constant: they are forecast as that constant, and their "
+                "MASE is undefined (null in JSON)", flat[:5])
+        self.season_, self.season_source_ = self._choose_season(panel)
+        shortest = min(len(item.y) for item in panel.items)
+        k = self._calibration_origins(shortest)
+        holdout = k + self.horizon - 1 if k else 0
+        self.lookback_ = self._choose_lookback(shortest, self.season_, holdout)
+        self._fit_scalers(panel)
+        logger.info("season %d, lookback %d, %d series, %d calibration origins", self.season_,
+                    self.lookback_, len(panel.items), k)
+        return k, holdout
+
+    def _n_inputs(self) -> int:
+        return 2 + len(self.panel_.past_columns) + len(self.panel_.future_columns)
+
+    def build(
+        self,
+        series: Any,
+        future_covariates: Any = None,
+        static_covariates: Any = None,
+        past_covariates: Any = None,
+        *,
+        id_col: str = "unique_id",
+        time_col: str = "ds",
+        target_col: str = "y",
+    ) -> Any:
+        """The compiled Keras network that `fit` would train on these series.
+
+        The season, lookback and covariate scalers are chosen as `fit`
+        chooses them (and kept on the forecaster); nothing is trained. A
+        Keras Tuner hypermodel returns this from `build(hp)`.
+
+        Example:
+
+        >>> import numpy as np, pandas as pd
+        >>> from lstm_apps.forecasting import LSTMForecaster
+        >>> y = pd.Series(np.arange(120.0), pd.date_range("2000-01", periods=120, freq="MS"))
+        >>> LSTMForecaster(horizon=6, units=8).build(y).input_shape
+        (None, 24, 2)
+        """
+        panel = to_panel(series, past_covariates, future_covariates, static_covariates,
+                         id_col=id_col, time_col=time_col, target_col=target_col)
+        self._setup(panel)
+        return self._compiled_network(self._n_inputs())
+
     # ------------------------------------------------------------------ fit
     def fit(
         self,
@@ -511,6 +630,7 @@ class LSTMForecaster:
         id_col: str = "unique_id",
         time_col: str = "ds",
         target_col: str = "y",
+        callbacks: Sequence[Any] | Callable[[str], Sequence[Any]] | None = None,
     ) -> LSTMForecaster:
         """Trains the forecaster on one or many series.
 
@@ -530,44 +650,46 @@ class LSTMForecaster:
             past_covariates: Values observed with the target (DataFrames
                 on the same timestamps), fed as extra window columns.
             id_col, time_col, target_col: Columns of a long DataFrame.
+            callbacks: Keras callbacks of the training, or a function from
+                the training phase ("train", then "finetune" after the
+                calibration) to the callbacks of that phase (for callbacks
+                that must not span both, such as `BackupAndRestore`). The
+                function is called once the lookback is chosen, so it may
+                use `network_inputs`.
 
         Returns:
-            The forecaster itself, fitted.
+            The forecaster itself, fitted; `history_` holds the loss of each
+            epoch, with a "phase" column.
         """
         started = time.perf_counter()
         panel = to_panel(series, past_covariates, future_covariates, static_covariates,
                          id_col=id_col, time_col=time_col, target_col=target_col)
-        self.panel_ = panel
-        flat = [item.id for item in panel.items if np.ptp(item.y) == 0]
-        if flat:
-            logger.warning(
-                "series %s are constant: they are forecast as that constant, and their "
-                "MASE is undefined (null in JSON)", flat[:5])
-        self.season_ = self._choose_season(panel)
-        shortest = min(len(item.y) for item in panel.items)
-        k = self._calibration_origins(shortest)
-        holdout = k + self.horizon - 1 if k else 0
-        self.lookback_ = self._choose_lookback(shortest, self.season_, holdout)
-        self._fit_scalers(panel)
-        logger.info("season %d, lookback %d, %d series, %d calibration origins", self.season_,
-                    self.lookback_, len(panel.items), k)
+        k, holdout = self._setup(panel)
         full = {item.id: len(item.y) for item in panel.items}
+        phases = callbacks if callable(callbacks) else (lambda phase: list(callbacks or ()))
+        histories = []
         if k:
             # Train without the last `holdout` points, forecast them from `k` origins:
             # the errors there calibrate the intervals. Then go on training on
             # everything, at the decayed learning rate, for a quarter of the steps.
             x, y = self._windows(panel, {key: n - holdout for key, n in full.items()})
             network = self._compiled_network(x[0].shape[-1])
-            self._fit_steps(network, x, y, self.steps)
+            self.network_ = network  # for `network_inputs` in the callbacks
+            histories.append(self._fit_steps(network, x, y, self.steps, list(phases("train")))
+                             .assign(phase="train"))
             origins = {item.id: np.arange(len(item.y) - holdout - 1, len(item.y) - self.horizon)
                        for item in panel.items}
             self._calibrate(self._forecast_at(network, panel, origins), panel)
             x, y = self._windows(panel, full)
-            self._fit_steps(network, x, y, max(1, self.steps // 4))
+            histories.append(self._fit_steps(network, x, y, max(1, self.steps // 4),
+                                             list(phases("finetune"))).assign(phase="finetune"))
         else:
             x, y = self._windows(panel, full)
             network = self._compiled_network(x[0].shape[-1])
-            self._fit_steps(network, x, y, self.steps)
+            self.network_ = network
+            histories.append(self._fit_steps(network, x, y, self.steps, list(phases("train")))
+                             .assign(phase="train"))
+        self.history_ = pd.concat(histories, ignore_index=True)
         self.network_ = network
         self.fit_seconds_ = time.perf_counter() - started
         logger.info("fitted in %.1f s", self.fit_seconds_)
@@ -581,10 +703,30 @@ class LSTMForecaster:
             ahead = entry["origins"][:, None] + np.arange(1, self.horizon + 1)[None, :]
             residuals.append(self._residuals(entry, item.y[ahead]))
         errors = np.abs(np.concatenate(residuals))
+        n = len(errors)
+        self.validation_ = {
+            "mae": float(np.mean(np.concatenate([
+                np.abs(item.y[entries[item.id]["origins"][:, None]
+                              + np.arange(1, self.horizon + 1)[None, :]]
+                       - entries[item.id]["forecast"]).ravel() for item in panel.items]))),
+            "scaled_mae": float(errors.mean()),
+            "forecasts": int(n),
+        }
+        # Per step, the errors' RMS (made non-decreasing over the steps) is the shape
+        # of the interval; its width is one conformal quantile of all the errors
+        # divided by that shape, pooled over the steps: with k origins a step has
+        # only k errors, too few for a quantile of its own (their 9th of 10 swings
+        # between 1.3 and 2.5 standard deviations).
+        shape = np.maximum.accumulate(np.sqrt(np.mean(errors ** 2, axis=0)))
+        shape = np.where(shape > 0, shape, 1.0)
+        pooled = (errors / shape).ravel()
+        m = len(pooled)
         self.conformal_ = {}
         for level in self.levels:
-            half = np.quantile(errors, level, axis=0, method="linear")
-            self.conformal_[f"{level:g}"] = np.maximum.accumulate(half).tolist()
+            # The finite-sample split-conformal quantile: the ceil((m + 1) level)-th
+            # smallest of m scores (Vovk et al.; Angelopoulos & Bates, 2021).
+            q = np.quantile(pooled, min(1.0, math.ceil((m + 1) * level) / m), method="higher")
+            self.conformal_[f"{level:g}"] = (q * shape).tolist()
         logger.info("intervals calibrated on %d forecasts", len(errors))
 
     # ------------------------------------------------------------------ predict
@@ -700,6 +842,23 @@ class LSTMForecaster:
                  for f, item in zip(frames, panel.items)], ignore_index=True,
             )[[panel.id_col, panel.time_col, *frames[0].columns]]
         return frames[0] if panel.kind == "single" else frames
+
+    def network_inputs(self, samples: int = 8) -> Any:
+        """Inputs of the network for the last `samples` windows of the first series.
+
+        What a `lstm_apps.callbacks.GateMonitor` probe or `lstm_apps.trace_gates`
+        needs: an array `(samples, lookback, channels)`, or a tuple of arrays
+        for a network with covariate inputs.
+        """
+        if self.network_ is None or self.panel_ is None:
+            raise RuntimeError("This LSTMForecaster has no network yet: call `fit(series)` first.")
+        samples = _int("samples", samples, 1)
+        item = self.panel_.items[0]
+        last = len(item.y) - 1 - (self.horizon if self.panel_.future_columns else 0)
+        origins = np.arange(max(self.lookback_ - 1, last - samples + 1), last + 1)
+        inputs, _ = self._inputs(item, origins,
+                                 [self._transform(item.y[: o + 1]) for o in origins], False)
+        return inputs[0] if len(inputs) == 1 else tuple(inputs)
 
     # ------------------------------------------------------------------ evaluation
     def historical_forecasts(

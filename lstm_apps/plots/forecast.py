@@ -28,6 +28,10 @@ _BASELINE_STYLE = {
     "seasonal_naive": dict(color="tab:orange", linestyle="--"),
     "drift": dict(color="tab:brown", linestyle="-."),
     "ets": dict(color="tab:green", linestyle="--"),
+    "auto_ets": dict(color="tab:green", linestyle="--"),
+    "auto_arima": dict(color="tab:purple", linestyle="--"),
+    "theta": dict(color="tab:olive", linestyle="-."),
+    "lstm": dict(color="tab:pink", linestyle="-"),
     "oracle": dict(color="black", linestyle=":"),
 }
 
@@ -171,28 +175,40 @@ def plot_test_predictions(
 
 
 def plot_horizon_errors(
-    table: pd.DataFrame, metric: str = "mae", floor: Sequence[float] | None = None
+    table: pd.DataFrame,
+    metric: str = "mae",
+    floor: Sequence[float] | None = None,
+    reference: str | None = None,
 ) -> Figure:
-    """Error per horizon step of the model and every baseline.
+    """Error per horizon step of the model and every baseline, relative to a reference.
+
+    Each forecaster's error is divided, step by step, by the reference's
+    (the oracle when the table has one, else seasonal naive), so curves
+    that sit within a few percent of each other are told apart; the y axis
+    spans the curves, not 0 upwards. The reference is the line at 1. A
+    second panel shows the raw errors of the model and the reference.
 
     Args:
         table: `ForecastResult.table` (index `(metric, step)`, one column
             per forecaster).
         metric: "mae", "rmse", "mase" or "smape".
         floor: Optional error of the best possible forecast per step (the
-            noise floor of a synthetic series), drawn as a band.
+            noise floor of a synthetic series), drawn relative too.
+        reference: The column the errors are divided by (default: "oracle",
+            else "seasonal_naive", else the first column).
 
     Returns:
-        A Figure with one axes.
+        A Figure with two axes.
 
     Example:
 
     >>> import numpy as np
-    >>> from lstm_apps.recipes.forecast import metrics_table
+    >>> from lstm_apps.forecasting.metrics import metrics_table
     >>> from lstm_apps.plots.forecast import plot_horizon_errors
-    >>> table = metrics_table(np.ones((3, 4)), {"model": np.zeros((3, 4))}, np.arange(9.0))
+    >>> table = metrics_table(np.ones((3, 4)), {"model": np.zeros((3, 4)),
+    ...                       "seasonal_naive": np.full((3, 4), 3.0)}, np.arange(9.0))
     >>> plot_horizon_errors(table, "rmse").axes[0].get_ylabel()
-    'RMSE'
+    'RMSE / RMSE of seasonal_naive'
     """
     if not isinstance(table, pd.DataFrame) or not isinstance(table.index, pd.MultiIndex):
         raise TypeError(
@@ -205,27 +221,43 @@ def plot_horizon_errors(
             f"Received an invalid value for argument `metric`, expected one of {metrics}, "
             f"got {metric!r}."
         )
+    columns = list(table.columns)
+    if reference is None:
+        reference = next((c for c in ("oracle", "seasonal_naive") if c in columns), columns[0])
+    if reference not in columns:
+        raise ValueError(
+            f"Received an invalid value for argument `reference`, expected one of {columns}, "
+            f"got {reference!r}."
+        )
     per_step = table.loc[metric].drop("all", errors="ignore")
     steps = np.asarray(per_step.index, dtype=int)
-    fig = Figure(figsize=(8, 4))
-    ax = fig.add_subplot()
-    for name in per_step.columns:
-        style = (
-            dict(color="tab:red", lw=2.2, marker="o")
-            if name == "model"
-            else dict(lw=1.3, marker=".", **_BASELINE_STYLE.get(name, {}))
-        )
-        ax.plot(steps, per_step[name].to_numpy(), label=name, **style)
-    if floor is not None:
-        floor = np.asarray(floor, dtype=float)
-        ax.fill_between(steps, 0, floor, color="tab:blue", alpha=0.12,
-                        label="noise floor (best possible)")
+    base = per_step[reference].to_numpy(dtype=float)
+    label = metric.upper() if metric != "smape" else "sMAPE"
+    fig = Figure(figsize=(11, 4))
+    ax, raw = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for name in per_step.columns:
+            style = (dict(color="tab:red", lw=2.2, marker="o") if name == "model"
+                     else dict(lw=1.3, marker=".", **_BASELINE_STYLE.get(name, {})))
+            ax.plot(steps, per_step[name].to_numpy() / base, label=name, **style)
+        if floor is not None:
+            ax.plot(steps, np.asarray(floor, dtype=float) / base, color="tab:blue", lw=1,
+                    linestyle="--", label="noise floor (best possible)")
+    ax.axhline(1.0, color="black", lw=0.8)
     ax.set_xlabel("horizon step")
-    ax.set_ylabel(metric.upper() if metric != "smape" else "sMAPE (%)")
-    ax.set_title(f"{metric.upper()} per horizon step")
+    ax.set_ylabel(f"{label} / {label} of {reference}")
+    ax.set_title(f"{label} per horizon step, relative to {reference}")
     ax.set_xticks(steps)
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", ncol=2)
+    raw.plot(steps, per_step["model" if "model" in columns else columns[0]].to_numpy(),
+             color="tab:red", marker="o", label="model" if "model" in columns else columns[0])
+    raw.plot(steps, base, marker=".", label=reference, **_BASELINE_STYLE.get(reference, {}))
+    raw.set_xlabel("horizon step")
+    raw.set_ylabel(label if metric != "smape" else "sMAPE (%)")
+    raw.set_title(f"{label} per step")
+    raw.set_xticks(steps)
+    raw.legend(fontsize="small")
+    fig.tight_layout()
     return fig
 
 
@@ -282,7 +314,7 @@ def plot_backtest(frame: pd.DataFrame, metric: str = "mase") -> Figure:
     Example:
 
     >>> import numpy as np, pandas as pd
-    >>> from lstm_apps.recipes.forecast import metrics_table
+    >>> from lstm_apps.forecasting.metrics import metrics_table
     >>> from lstm_apps.plots.forecast import plot_backtest
     >>> t = metrics_table(np.ones((3, 2)), {"model": np.zeros((3, 2))}, np.arange(9.0))
     >>> len(plot_backtest(pd.concat([t, t], keys=[0, 1], names=["fold"])).axes)

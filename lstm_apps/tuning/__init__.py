@@ -4,11 +4,13 @@ One call (`tune`) or one command (`lstm-apps tune forecast|sentiment`) runs
 a search whose trials are runs of the recipe; it resumes after a crash when
 rerun, runs across machines with Keras Tuner's chief/worker mode, and
 leaves a results table (`trials.csv`, `results_dataframe`), the best model
-(`best_model.keras`) and its config (`best_config.json`).
+(`best_forecaster/` for the forecast recipe, `best_model.keras` for
+sentiment) and its config (`best_config.json`).
 
 - `ForecastHyperModel`, `SentimentHyperModel`: `keras_tuner.HyperModel`s
-  that draw the cell, units, layers, bidirectional, dropout, recurrent
-  dropout, learning rate, gradient clipping and forget-bias initialisation.
+  that draw the recipe's settings: the cell, units, layers, dropout and
+  learning rate (forecast, scored on its calibration origins, `val_mae`);
+  also bidirectional, recurrent dropout and gradient clipping (sentiment).
 - `RecipeTuner`: a `keras_tuner.Tuner` whose trials call the recipe's `run`.
 - `oracles`: Keras Tuner's random, Bayesian and Hyperband oracles with
   per-trial bookkeeping, atomic state files and dead-worker recovery.

@@ -5,11 +5,12 @@ Layout (point TensorBoard at the project folder):
 - `<project>/hparams/`: the experiment (every hyperparameter with its
   domain, and the metrics shown in the table), written once;
 - `<project>/trial_<id>/run/tb/`: one session per trial: its hyperparameter
-  values when it starts, its reported metrics as scalars and its status when
-  it ends. The recipe's own `keras.callbacks.TensorBoard` writes the
-  `train/` and `validation/` runs below it (`epoch_loss`, ...), which the
-  dashboard shows as the "train" and "validation" metric groups, and
-  `GateMonitor` its `gates/` run.
+  values when it starts, its reported metrics as scalars (the objective
+  among them) and its status when it ends. The recipe's own
+  `keras.callbacks.TensorBoard` writes its runs below it (`epoch_loss`,
+  ...), which the dashboard shows as metric groups (sentiment: `train/` and
+  `validation/`; forecast: `train/train/` and `finetune/train/`, one
+  TensorBoard per training phase), and `GateMonitor` its `gates/` run.
 
 Event files are append-only logs written by TensorBoard's writer (as in
 `lstm_apps.callbacks`), not through `lstm_apps._io`.
@@ -52,10 +53,24 @@ def _domain(spec: Any) -> Any:
     return api.RealInterval(float(spec.low), float(spec.high))
 
 
+#: Per-epoch runs shown by default: (run below the session folder, display name).
+EPOCH_RUNS = (("validation", "validation loss (per epoch)"), ("train", "train loss (per epoch)"))
+
+
 def write_experiment(
-    folder: Path, space: Mapping[str, Any], metrics: Iterable[str], max_epochs: int | None = None
+    folder: Path, space: Mapping[str, Any], metrics: Iterable[str], max_epochs: int | None = None,
+    epoch_runs: Iterable[tuple[str, str]] = EPOCH_RUNS,
 ) -> bool:
-    """Writes the experiment config once; returns False when it was already there."""
+    """Writes the experiment config once; returns False when it was already there.
+
+    Args:
+        folder: The experiment folder (`<project>/hparams`).
+        space: The search space (`Spec` by hyperparameter name).
+        metrics: The trial metrics (their scalars in each session folder).
+        max_epochs: Hyperband's `max_epochs` (adds `tuner/epochs`), or None.
+        epoch_runs: The runs whose `epoch_loss` the table shows, as
+            (run below the session folder, display name).
+    """
     from tensorboard.plugins.hparams import api, summary_v2
 
     if folder.is_dir() and any(folder.glob("events.out.tfevents.*")):
@@ -64,10 +79,8 @@ def write_experiment(
     if max_epochs:
         hparams.append(api.HParam("tuner/epochs", api.IntInterval(1, int(max_epochs))))
     shown = [api.Metric(name, display_name=name) for name in metrics]
-    shown += [
-        api.Metric("epoch_loss", group="validation", display_name="validation loss (per epoch)"),
-        api.Metric("epoch_loss", group="train", display_name="train loss (per epoch)"),
-    ]
+    shown += [api.Metric("epoch_loss", group=group, display_name=display)
+              for group, display in epoch_runs]
     _write(folder, summary_v2.hparams_config_pb(hparams=hparams, metrics=shown))
     return True
 

@@ -16,8 +16,12 @@ and draws the tunable ones in `build(hp)`. Defaults and ranges:
 | `clipnorm`          | 0 (off), 1, 5                                 | `hp.Choice`    |
 | `unit_forget_bias`  | True, False; not drawn for gru (no forget gate) | `hp.Boolean` (1) |
 
-(1) inside `hp.conditional_scope("cell", <the cells other than gru>)`; recipes
-whose config has no such field (sentiment) do not tune it.
+(1) inside `hp.conditional_scope("cell", <the cells other than gru>)`.
+
+Only the settings that are fields of the recipe's config are tuned: the
+forecast recipe tunes `cell`, `units`, `layers`, `dropout` and
+`learning_rate` (its defaults: units 8..64 step 8, learning rate 1e-3..3e-2,
+log scale); the sentiment recipe all but `unit_forget_bias`.
 
 Each setting is an argument of the hypermodel: leave it out for the default
 range, pass `None` to leave it untuned (the base config's value), a single
@@ -27,6 +31,13 @@ sequence of values for a choice. `cells` also takes the groups "default",
 "ablations" (Greff et al.'s variants) and "all". The hyperparameters carry
 the names of the config fields, so `hp.Fixed("units", 32)` in a
 `HyperParameters` passed to the tuner works too.
+
+Hyperband's budget (`tuner/epochs`, out of `max_epochs` = the base config's
+`epochs`) becomes a config setting through `RecipeHyperModel.budget`: the
+sentiment recipe trains `tuner/epochs` epochs; the forecast recipe, whose
+budget is its number of optimisation steps (`epochs` only splits them),
+trains `max(1, steps * tuner/epochs // epochs)` steps in `tuner/epochs`
+epochs.
 """
 
 from __future__ import annotations
@@ -76,8 +87,11 @@ class RecipeHyperModel(keras_tuner.HyperModel):
     """Base class: a recipe's config with some fields drawn from a search space.
 
     Subclasses set `recipe`, `config_class`, `metric_directions` and
-    `default_space`, and implement `_prepare` (check and load the data),
-    `_build_model(config)` and `run(config)`, `trial_metrics(result)`.
+    `default_space` (and, where the recipe's run folder differs,
+    `model_file`, `best_model_file`, `epoch_runs`), and implement `_prepare`
+    (check and load the data), `_build_model(config)` and `run(config)`,
+    `trial_metrics(result)`; `budget` and `load_trained` where the recipe's
+    training budget is not its `epochs` or its model not a `.keras` file.
 
     Args:
         base_config: The recipe's config; its values are used for every
@@ -100,6 +114,16 @@ class RecipeHyperModel(keras_tuner.HyperModel):
     default_objective: ClassVar[str] = "val_loss"
     #: Default search range per setting, over `_space.PARAMS`' defaults.
     default_space: ClassVar[dict[str, Any]] = {}
+    #: The trained model in a run folder of the recipe (a file or a folder).
+    model_file: ClassVar[str] = "model.keras"
+    #: The copy of the best trial's model in the project folder.
+    best_model_file: ClassVar[str] = "best_model.keras"
+    #: Per-epoch TensorBoard scalars of a run, as (run below `tb/`, display name),
+    #: shown beside the trial metrics in the HParams dashboard ("epoch_loss").
+    epoch_runs: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("validation", "validation loss (per epoch)"),
+        ("train", "train loss (per epoch)"),
+    )
 
     def __init__(
         self,
@@ -250,6 +274,25 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         """The numbers a trial reports to the oracle, from the recipe's result."""
         raise NotImplementedError
 
+    @property
+    def max_epochs(self) -> int:
+        """Hyperband's `max_epochs`: the base config's `epochs`."""
+        return int(self.base_config.epochs)
+
+    def budget(self, tuner_epochs: int, max_epochs: int | None = None) -> dict[str, Any]:
+        """Config fields of a Hyperband budget of `tuner_epochs` out of `max_epochs`.
+
+        Here `{"epochs": tuner_epochs}`; recipes whose training budget is
+        not their epochs override it.
+        """
+        return {"epochs": int(tuner_epochs)}
+
+    def load_trained(self, path: str | Path) -> Any:
+        """The trained model saved at `path` (a trial's `model_file`, or the best copy)."""
+        import lstm_apps  # noqa: F401  (registers the custom layers)
+
+        return keras.saving.load_model(path)
+
     @staticmethod
     def _history_row(history: Any, restore_best: bool) -> Any:
         """The epoch whose weights the recipe kept: best `val_loss`, or the last."""
@@ -269,26 +312,29 @@ def _float(value: Any) -> float:
 class ForecastHyperModel(RecipeHyperModel):
     """Hypermodel of the forecasting recipe (`lstm_apps.recipes.forecast`).
 
-    The data is loaded and checked once, here; the model of each draw is
-    `forecast.build_model` with the scaling fitted on the training part, as
-    in `forecast.run`. Trials report, at the epoch whose weights the recipe
-    keeps: `loss`, `point_mae`, `val_loss`, `val_point_mae`; on the test
-    windows: `test_mae`, `test_rmse`, `test_mase`, `test_smape`; and
-    `epochs`, `params` and `train_seconds`.
+    The data is loaded and checked once, here. The model of each draw is the
+    network that the trial's run trains: `LSTMForecaster.build` of
+    `forecast.make_forecaster(config)` on the training part. Trials report
+    `val_mae` and `val_scaled_mae` (the forecast's errors at the calibration
+    origins at the end of the training part: the search never sees the
+    test part), `loss` (the last training epoch's); on the test windows:
+    `test_mae`, `test_rmse`, `test_mase`, `test_smape`; and `epochs`,
+    `params` and `train_seconds`.
 
     Args:
-        base_config: A `ForecastConfig` (its `val_size` must be > 0: the
-            search is scored on the validation windows, never on the test).
+        base_config: A `ForecastConfig` (with `intervals`: the calibration
+            origins are the validation).
         data: Optional Series / DataFrame, as for `forecast.run`.
         **space: The search range of each setting (see
-            `RecipeHyperModel`); the forecast recipe has no `bidirectional`.
+            `RecipeHyperModel`); the forecast recipe has no `bidirectional`,
+            `recurrent_dropout`, `clipnorm` or `unit_forget_bias`.
 
     Example:
 
     >>> import keras_tuner
     >>> from lstm_apps.recipes.forecast import ForecastConfig
     >>> from lstm_apps.tuning import ForecastHyperModel
-    >>> hm = ForecastHyperModel(ForecastConfig(length=300, lookback=20, horizon=3),
+    >>> hm = ForecastHyperModel(ForecastConfig(length=300, horizon=3),
     ...                         cells=("standard", "gru"), units=(8, 32, 8))
     >>> hm.search_space()["units"]
     'Int(8..32, step 8)'
@@ -296,19 +342,24 @@ class ForecastHyperModel(RecipeHyperModel):
     >>> hp.Fixed("cell", "gru")
     'gru'
     >>> config = hm.config(hp)
-    >>> config.cell, config.units, "unit_forget_bias" in hp.values
-    ('gru', 32, False)
-    >>> hm.build(hp).output_shape
-    (None, 3, 3)
+    >>> config.cell, config.units
+    ('gru', 32)
+    >>> hm.build(hp).output_shape  # (batch, ensemble members, horizon)
+    (None, 1, 3)
     """
 
     recipe = "forecast"
     metric_directions = {
-        "val_loss": "min", "val_point_mae": "min", "loss": "min", "point_mae": "min",
+        "val_mae": "min", "val_scaled_mae": "min", "loss": "min",
         "test_mae": "min", "test_rmse": "min", "test_mase": "min", "test_smape": "min",
         "epochs": "min", "params": "min", "train_seconds": "min",
     }
-    default_space = {"units": (8, 64, 8)}
+    default_objective = "val_mae"
+    default_space = {"units": (8, 64, 8), "learning_rate": (1e-3, 3e-2)}
+    model_file = "forecaster"
+    best_model_file = "best_forecaster"
+    epoch_runs = (("train/train", "train loss (per epoch)"),
+                  ("finetune/train", "fine-tuning loss (per epoch)"))
 
     config_class = _forecast.ForecastConfig
 
@@ -316,33 +367,17 @@ class ForecastHyperModel(RecipeHyperModel):
         super().__init__(base_config, data, **space)
 
     def _prepare(self) -> None:
-        from lstm_apps.data import timeseries as ts
-
-        config = self.base_config
-        if config.val_size == 0:
+        if not self.base_config.intervals:
             raise ValueError(
-                "Received `val_size`=0 in `base_config`: a search is scored on the "
-                "validation windows (never on the test windows), so it needs `val_size` > 0."
+                "Received `intervals`=False in `base_config`: a search is scored on the "
+                "calibration origins at the end of the training part (never on the test "
+                "part), which only intervals make."
             )
-        frame = _forecast.load_data(config, self.data)
-        split = ts.split_by_time(
-            len(frame), config.lookback, config.horizon, config.val_size, config.test_size
-        )
-        if not len(split.origins("val")):
-            raise ValueError(
-                f"Received `val_size`={config.val_size!r}, which leaves no validation window "
-                f"for `lookback`={config.lookback} and `horizon`={config.horizon}."
-            )
-        values = frame.to_numpy(dtype="float64")
-        center, scale = ts.fit_scaling(
-            values[: split.train_end], config.lookback, config.normalization
-        )
-        self._model_args = (
-            values.shape[1], center.tolist(), scale.tolist(), [str(c) for c in frame.columns]
-        )
+        self._train = _forecast.training_data(self.base_config, self.data)
 
     def _build_model(self, config: Any) -> keras.Model:
-        return _forecast.build_model(config, *self._model_args)
+        target, covariates = self._train
+        return _forecast.make_forecaster(config).build(target, past_covariates=covariates)
 
     def run_overrides(self, run_dir: Path) -> dict[str, Any]:
         """`output_dir` = the trial folder, `run_name` = the run folder's name."""
@@ -352,15 +387,42 @@ class ForecastHyperModel(RecipeHyperModel):
         """Runs `forecast.run(config, data)`."""
         return _forecast.run(config, self.data)
 
+    def budget(self, tuner_epochs: int, max_epochs: int | None = None) -> dict[str, Any]:
+        """`steps` = the base config's `steps` x `tuner_epochs` / `max_epochs` (at least 1).
+
+        The forecast recipe's training budget is its number of optimisation
+        steps (its `epochs` only split them into Keras epochs and do not
+        change the result), so a Hyperband round of `tuner_epochs` out of
+        `max_epochs` (default: the base config's `epochs`) trains that share
+        of the steps, in `tuner_epochs` epochs, from scratch.
+
+        Example:
+
+        >>> from lstm_apps.recipes.forecast import ForecastConfig
+        >>> from lstm_apps.tuning import ForecastHyperModel
+        >>> hm = ForecastHyperModel(ForecastConfig(length=300, horizon=3, steps=90, epochs=3))
+        >>> hm.budget(1), hm.budget(3)
+        ({'steps': 30, 'epochs': 1}, {'steps': 90, 'epochs': 3})
+        """
+        tuner_epochs = int(tuner_epochs)
+        max_epochs = self.max_epochs if max_epochs is None else int(max_epochs)
+        steps = max(1, self.base_config.steps * tuner_epochs // max(1, max_epochs))
+        return {"steps": steps, "epochs": min(tuner_epochs, steps)}
+
+    def load_trained(self, path: str | Path) -> Any:
+        """The fitted `LSTMForecaster` saved at `path` (a forecaster folder)."""
+        return _forecast.load_forecaster(path)
+
     def trial_metrics(self, result: Any) -> dict[str, float]:
-        """Validation numbers at the kept epoch, test numbers, size and time."""
-        row = self._history_row(result.history, result.config.patience > 0)
-        out = {k: _float(row[k]) for k in ("loss", "point_mae", "val_loss", "val_point_mae")
-               if k in row}
+        """Validation numbers (calibration origins), test numbers, size and time."""
+        validation = result.model.validation_
+        out = {"val_mae": _float(validation.get("mae")),
+               "val_scaled_mae": _float(validation.get("scaled_mae")),
+               "loss": _float(result.history["loss"].iloc[-1])}
         for metric in ("mae", "rmse", "mase", "smape"):
             out[f"test_{metric}"] = _float(result.metrics.get(metric))
         out["epochs"] = float(len(result.history))
-        out["params"] = float(result.model.count_params())
+        out["params"] = float(result.model.network_.count_params())
         out["train_seconds"] = _float(result.metrics.get("train_seconds"))
         return out
 

@@ -189,7 +189,7 @@ def results_dataframe(
         One row per trial, in trial order: `trial_id`, `status` (RUNNING,
         COMPLETED, INVALID, FAILED), `score` (the objective), one column
         per hyperparameter (`cell`, `units`, ...; empty where inactive, such
-        as `unit_forget_bias` for gru) and per metric (`val_loss`,
+        as `unit_forget_bias` for gru) and per metric (`val_mae`,
         `test_mae`, ...), then `duration_s`, `tuner_id` (who ran it),
         `attempts`, `started`, `ended`, `best_step` and `message`.
         `attrs["project_dir"]` is the project folder.
@@ -200,8 +200,8 @@ def results_dataframe(
     >>> from lstm_apps.recipes.forecast import ForecastConfig
     >>> from lstm_apps.tuning import tune, results_dataframe
     >>> folder = tempfile.mkdtemp()
-    >>> config = ForecastConfig(length=300, lookback=20, horizon=3, epochs=1, plots=False,
-    ...                         ets=False, output_dir=None)
+    >>> config = ForecastConfig(length=300, lookback=20, horizon=3, units=8, steps=20,
+    ...                         epochs=1, combine=(), stride=15, plots=False, output_dir=None)
     >>> _ = tune(config, "random", max_trials=1, directory=folder, seed=1,
     ...          space={"cells": "gru", "units": (4, 8, 4)})
     >>> frame = results_dataframe(folder)

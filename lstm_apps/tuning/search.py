@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ TUNERS = ("bayesian", "random", "hyperband")
 _ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 #: Files of a search, in its project folder.
 SETTINGS_FILE, TABLE_FILE = "search.json", "trials.csv"
+#: The best model is `hypermodel.best_model_file` ("best_forecaster" for forecast,
+#: this for sentiment).
 BEST_MODEL_FILE, BEST_CONFIG_FILE, BEST_TRIAL_FILE = (
     "best_model.keras", "best_config.json", "best_trial.json"
 )
@@ -47,7 +50,7 @@ class TuneResult:
         recipe: "forecast" or "sentiment".
         role: "single" (one machine), "chief" or "worker".
         project_dir: The project folder (`directory/project_name`).
-        objective: The objective's name, e.g. "val_loss".
+        objective: The objective's name, e.g. "val_mae".
         direction: "min" or "max".
         table: One row per trial (see `results_dataframe`).
         best_trial_id: The best completed trial (None if none completed).
@@ -55,10 +58,13 @@ class TuneResult:
         best_hyperparameters: Its hyperparameter values.
         best_config: Its recipe config, ready for the recipe's `run` (with
             the base config's `output_dir` and `run_name`).
-        paths: Files written: "table" (`trials.csv`), "best_model"
-            (`best_model.keras`), "best_config" (`best_config.json`),
-            "best_trial" (`best_trial.json`); on a worker only "table" and
-            "best_model" (the best trial's own `run/model.keras`).
+        paths: Files written: "table" (`trials.csv`), "best_model" (a copy
+            of the best trial's model: `best_forecaster/`, a folder of
+            `LSTMForecaster.save`, for the forecast recipe;
+            `best_model.keras` for sentiment), "best_config"
+            (`best_config.json`), "best_trial" (`best_trial.json`); on a
+            worker only "table" and "best_model" (the best trial's own
+            `run/forecaster/` or `run/model.keras`).
         tuner: The `RecipeTuner`.
     """
 
@@ -76,14 +82,19 @@ class TuneResult:
     tuner: Any = dataclasses.field(repr=False, default=None)
 
     def best_model(self) -> Any:
-        """Loads the best trained model (`best_model.keras`)."""
+        """Loads the best trained model: the fitted `LSTMForecaster` (forecast) or the
+        `keras.Model` (sentiment), from `paths["best_model"]`."""
+        path = self.paths.get("best_model")
+        if path is None or not Path(path).exists():
+            raise FileNotFoundError(f"no best model in {self.project_dir}: no trial completed.")
+        if self.recipe == "forecast":
+            from lstm_apps.recipes.forecast import load_forecaster
+
+            return load_forecaster(path)
         import keras
 
         import lstm_apps  # noqa: F401  (registers the custom layers)
 
-        path = self.paths.get("best_model")
-        if path is None or not Path(path).is_file():
-            raise FileNotFoundError(f"no best model in {self.project_dir}: no trial completed.")
         return keras.saving.load_model(path)
 
     def summary(self, top: int = 10) -> pd.DataFrame:
@@ -320,7 +331,10 @@ def tune(
         tuner: "random" (`RandomSearchOracle`, the default), "bayesian"
             (`BayesianOptimizationOracle`; needs scikit-learn and scipy:
             `pip install "keras-tuner[bayesian]"`) or "hyperband"
-            (`HyperbandOracle`, with `max_epochs` = the config's `epochs`).
+            (`HyperbandOracle`, with `max_epochs` = the config's `epochs`;
+            a budget of `tuner/epochs` is `epochs` for sentiment and
+            `steps * tuner/epochs // epochs` steps for forecast, see
+            `RecipeHyperModel.budget`).
         max_trials: Number of trials of the search (>= 1).
         directory: Folder of the search (shared by all machines).
         project_name: Subfolder of this search (default: the recipe name).
@@ -329,13 +343,16 @@ def tune(
         data: Data for the recipe (forecast: a Series / DataFrame).
         space: Search ranges by hypermodel argument (`cells`, `units`,
             `layers`, `bidirectional`, `dropout`, `recurrent_dropout`,
-            `learning_rate`, `clipnorm`, `unit_forget_bias`), e.g.
+            `learning_rate`, `clipnorm`, `unit_forget_bias`; only those
+            that are fields of the recipe's config: forecast has `cells`,
+            `units`, `layers`, `dropout`, `learning_rate`), e.g.
             `{"cells": ("standard", "peephole"), "units": (16, 64, 16)}`; see
             `lstm_apps.tuning.hypermodels`.
         hypermodel: A ready `RecipeHyperModel` instead of `data` and `space`.
         objective: A metric the trials report (see the hypermodel's
             `metric_directions`), or a `keras_tuner.Objective`. Default: the
-            hypermodel's `default_objective` (forecast: `val_loss`, min;
+            hypermodel's `default_objective` (forecast: `val_mae`, min, the
+            MAE at the calibration origins at the end of the training part;
             sentiment: `val_accuracy`, max).
         seed: Seed of the search algorithm (None: random).
         hyperband_factor: Hyperband's reduction factor (>= 2).
@@ -353,23 +370,26 @@ def tune(
 
     Returns:
         A `TuneResult`. The chief (or the only process) writes, in the
-        project folder: `trials.csv` (after every trial), `best_model.keras`,
-        `best_config.json` (`Config(**json.load(f))` gives the config back),
-        `best_trial.json` and `search.json` (the settings).
+        project folder: `trials.csv` (after every trial), the best model
+        (`best_forecaster/` or `best_model.keras`), `best_config.json`
+        (`Config(**json.load(f))` gives the config back), `best_trial.json`
+        and `search.json` (the settings).
 
     Example:
 
     >>> import tempfile
     >>> from lstm_apps.recipes.forecast import ForecastConfig
     >>> from lstm_apps.tuning import tune
-    >>> config = ForecastConfig(length=300, lookback=20, horizon=3, epochs=1, plots=False,
-    ...                         ets=False, output_dir=None)
+    >>> config = ForecastConfig(length=300, lookback=20, horizon=3, units=8, steps=20,
+    ...                         epochs=1, combine=(), stride=15, plots=False, output_dir=None)
     >>> result = tune(config, "random", max_trials=2, directory=tempfile.mkdtemp(), seed=1,
     ...               space={"cells": ("keras_lstm", "gru"), "units": (4, 8, 4)})
     >>> len(result.table), sorted(set(result.table["status"]))
     (2, ['COMPLETED'])
     >>> type(result.best_config).__name__, result.paths["best_model"].name
-    ('ForecastConfig', 'best_model.keras')
+    ('ForecastConfig', 'best_forecaster')
+    >>> type(result.best_model()).__name__
+    'LSTMForecaster'
     """
     # ---- checks, before anything is written or trained
     recipe = recipe_name(recipe_config)
@@ -497,7 +517,7 @@ def tune(
         oracle = oracles.BayesianOptimizationOracle(max_trials=max_trials, **common)
     else:
         oracle = oracles.HyperbandOracle(
-            max_trials=max_trials, max_epochs=hypermodel.base_config.epochs,
+            max_trials=max_trials, max_epochs=hypermodel.max_epochs,
             factor=hyperband_factor, **common,
         )
     with _environment(env):
@@ -513,7 +533,8 @@ def tune(
             _io.write_json(settings_path, {**settings, "max_trials": max_trials})
             _hparams.write_experiment(
                 project_dir / "hparams", hypermodel.space, list(directions),
-                max_epochs=hypermodel.base_config.epochs if tuner == "hyperband" else None,
+                max_epochs=hypermodel.max_epochs if tuner == "hyperband" else None,
+                epoch_runs=hypermodel.epoch_runs,
             )
             oracle.write_table()
         logger.info("%s search of the %s recipe (%s) in %s: %d trials, space %s", tuner,
@@ -522,6 +543,37 @@ def tune(
         with contextlib.redirect_stdout(_LogStream()) if quiet else contextlib.nullcontext():
             recipe_tuner.search(verbose=0)
     return _finish(recipe, role, project_dir, objective, hypermodel, recipe_tuner)
+
+
+def _copy_model(source: Path, target: Path) -> Path:
+    """Copies a model file or folder onto `target`, replacing it whole (renamed into place)."""
+    if source.is_dir():
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+        try:
+            shutil.copytree(source, tmp, dirs_exist_ok=True)
+            os.chmod(tmp, 0o755 & ~_umask())
+            if target.is_dir() and not target.is_symlink():
+                old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old."))
+                os.replace(target, old / target.name)
+                os.replace(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                if target.exists():
+                    target.unlink()
+                os.replace(tmp, target)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return target
+    with _io.atomic_path(target) as tmp_file:
+        shutil.copyfile(source, tmp_file)
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _finish(
@@ -542,16 +594,12 @@ def _finish(
         state = json.loads((project_dir / f"trial_{best_id}" / "trial.json").read_text())
         hp = keras_tuner.HyperParameters.from_config(state["hyperparameters"])
         best_hp = dict(hp.values)
-        overrides = {}
-        if hp.values.get("tuner/epochs"):
-            overrides["epochs"] = int(hp.values["tuner/epochs"])
-        best_config = hypermodel.config(hp, **overrides)
-        trial_model = project_dir / f"trial_{best_id}" / "run" / "model.keras"
+        best_config = hypermodel.config(hp, **recipe_tuner.budget_overrides(hp.values))
+        trial_model = recipe_tuner.trial_model_path(best_id)
         paths["best_model"] = trial_model
         if role != "worker":
-            with _io.atomic_path(project_dir / BEST_MODEL_FILE) as tmp:
-                shutil.copyfile(trial_model, tmp)
-            paths["best_model"] = project_dir / BEST_MODEL_FILE
+            paths["best_model"] = _copy_model(trial_model,
+                                              project_dir / hypermodel.best_model_file)
             paths["best_config"] = _io.write_json(
                 project_dir / BEST_CONFIG_FILE, hypermodel.config_dict(best_config)
             )
@@ -561,7 +609,7 @@ def _finish(
                 "trial_id": best_id, "objective": objective.name,
                 "direction": objective.direction, "score": best_score,
                 "hyperparameters": best_hp, "metrics": metrics,
-                "run_dir": str(trial_model.parent),
+                "run_dir": str(recipe_tuner.trial_run_dir(best_id)),
             })
     logger.info("search done: %d trials, %d completed, best %s = %s (trial %s)",
                 len(table), len(done), objective.name, best_score, best_id)

@@ -68,15 +68,19 @@ class RecipeTuner(keras_tuner.Tuner):
     (`hypermodel.config(hp)`, with `hypermodel.run_overrides` pointing the
     run folder at `<trial folder>/run`) and calls the recipe's own `run`: a
     trial trains exactly what `lstm-apps forecast` / `sentiment` train, with
-    the same callbacks (early stopping, TensorBoard in `run/tb`,
-    `GateMonitor` when the config has `gate_monitor=True`), and leaves a
-    complete run folder (`model.keras`, `metrics.json`, `history.csv`,
-    `config.json`, `tb/`). A run folder left by an interrupted attempt is
-    removed first. With Hyperband, `tuner/epochs` becomes the config's
-    `epochs` and every trial trains from scratch (no weights are carried
-    between rounds). The trial reports
-    `hypermodel.trial_metrics(result)`; its HParams session is written to
-    `run/tb`.
+    the same callbacks (TensorBoard in `run/tb`, `GateMonitor` when the
+    config has `gate_monitor=True`, and the recipe's own, such as early
+    stopping), and leaves a complete run folder (the trained model,
+    `hypermodel.model_file`: `forecaster/` for the forecast recipe,
+    `model.keras` for sentiment; `metrics.json`, `history.csv`,
+    `config.json`, `tb/`). A run folder that an attempt completed without the
+    oracle recording it is removed first; one that an interrupted attempt left
+    is resumed. With Hyperband, `tuner/epochs` becomes the config's training
+    budget (`hypermodel.budget`: sentiment's `epochs`, forecast's share of
+    its `steps`) and every trial trains from scratch (no weights are carried
+    between rounds). The trial reports `hypermodel.trial_metrics(result)`;
+    its HParams session (hyperparameters, then those metrics, the objective
+    among them) is written to `run/tb`.
 
     In distributed mode a worker sends a heartbeat to the chief every
     `heartbeat_interval` seconds while it runs a trial, and waits
@@ -96,10 +100,10 @@ class RecipeTuner(keras_tuner.Tuner):
     >>> import tempfile, keras_tuner
     >>> from lstm_apps.recipes.forecast import ForecastConfig
     >>> from lstm_apps.tuning import ForecastHyperModel, RandomSearchOracle, RecipeTuner
-    >>> config = ForecastConfig(length=300, lookback=20, horizon=3, epochs=1, plots=False,
-    ...                         ets=False, output_dir=None)
+    >>> config = ForecastConfig(length=300, lookback=20, horizon=3, units=8, steps=20,
+    ...                         epochs=1, combine=(), stride=15, plots=False, output_dir=None)
     >>> hypermodel = ForecastHyperModel(config, cells="gru", units=(4, 8, 4))
-    >>> oracle = RandomSearchOracle(objective=keras_tuner.Objective("val_loss", "min"),
+    >>> oracle = RandomSearchOracle(objective=keras_tuner.Objective("val_mae", "min"),
     ...                             max_trials=1, seed=1)
     >>> tuner = RecipeTuner(oracle, hypermodel, directory=tempfile.mkdtemp(),
     ...                     project_name="demo")
@@ -107,8 +111,9 @@ class RecipeTuner(keras_tuner.Tuner):
     >>> trial = tuner.oracle.get_best_trials()[0]
     >>> trial.status, trial.hyperparameters.values["cell"]
     ('COMPLETED', 'gru')
-    >>> tuner.get_best_models()[0].output_shape
-    (None, 3, 3)
+    >>> best = tuner.get_best_models()[0]  # the trial's fitted LSTMForecaster
+    >>> type(best).__name__, best.network_.output_shape
+    ('LSTMForecaster', (None, 1, 3))
     """
 
     def __init__(
@@ -143,9 +148,7 @@ class RecipeTuner(keras_tuner.Tuner):
         elif run_dir.exists():
             logger.info("trial %s: resuming the run of an interrupted attempt", trial.trial_id)
         overrides: dict[str, Any] = self.hypermodel.run_overrides(run_dir)
-        epochs = hp.values.get("tuner/epochs")
-        if epochs:
-            overrides["epochs"] = int(epochs)
+        overrides.update(self.budget_overrides(hp.values))
         config = self.hypermodel.config(hp, **overrides)
         keras.backend.clear_session()
         gc.collect()
@@ -165,14 +168,28 @@ class RecipeTuner(keras_tuner.Tuner):
         self._last_metrics = metrics
         return metrics
 
-    def load_model(self, trial: Any) -> keras.Model:
-        """The trained model of a trial (its run folder's `model.keras`)."""
-        import lstm_apps  # noqa: F401  (registers the custom layers)
+    def budget_overrides(self, values: Any) -> dict[str, Any]:
+        """The config fields of a trial's Hyperband budget (`{}` without `tuner/epochs`)."""
+        epochs = values.get("tuner/epochs")
+        if not epochs:
+            return {}
+        max_epochs = getattr(self.oracle, "max_epochs", None) or self.hypermodel.max_epochs
+        return self.hypermodel.budget(int(epochs), int(max_epochs))
 
-        path = self.trial_run_dir(trial.trial_id) / "model.keras"
-        if not path.is_file():
+    def trial_model_path(self, trial_id: str) -> Path:
+        """The trained model in a trial's run folder (`hypermodel.model_file`)."""
+        return self.trial_run_dir(trial_id) / self.hypermodel.model_file
+
+    def load_model(self, trial: Any) -> Any:
+        """The trained model of a trial, from its run folder.
+
+        A `keras.Model` (sentiment: `run/model.keras`) or the fitted
+        `LSTMForecaster` (forecast: `run/forecaster/`): `hypermodel.load_trained`.
+        """
+        path = self.trial_model_path(trial.trial_id)
+        if not path.exists():
             raise FileNotFoundError(f"trial {trial.trial_id} has no model: {path} is missing.")
-        return keras.saving.load_model(path)
+        return self.hypermodel.load_trained(path)
 
     def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
         """Nothing to do: the recipe saves each trial's model in its run folder."""
