@@ -57,7 +57,12 @@ from lstm_apps.data.timeseries import infer_season
 from lstm_apps.forecasting import baselines as _baselines
 from lstm_apps.forecasting import metrics as _metrics
 from lstm_apps.forecasting._panel import Item, Panel, to_panel
-from lstm_apps.forecasting.transforms import SeriesTransform, is_seasonal, season_from_freq
+from lstm_apps.forecasting.transforms import (
+    SeriesTransform,
+    is_seasonal,
+    season_from_freq,
+    seasonal_strength,
+)
 
 __all__ = ["LSTMForecaster"]
 
@@ -120,7 +125,9 @@ class LSTMForecaster:
         levels: Nominal coverages of the prediction intervals (each in
             (0, 1)); empty for none.
         calibration_origins: Forecast origins per series at the end of the
-            training data used to calibrate the intervals.
+            training data used to calibrate the intervals (default: the
+            horizon, or a twentieth of the shortest series when that is more,
+            at most half of what four horizons leave).
         log: True, False, or "auto" (log when the series is positive).
         deseasonalize: True, False, or "auto" (when the seasonality test
             passes).
@@ -244,9 +251,9 @@ class LSTMForecaster:
         Candidates: the frequency's season (monthly 12, quarterly 4, ...) and
         the period found in the data (`infer_season`), each kept when the
         series are long enough for it and the longest passes the M4
-        seasonality test at that lag; of two, the one whose seasonal naive
-        forecast fits the history better (a daily series with a 50-day
-        cycle gets 50, not 7).
+        seasonality test at that lag; of two, the one of stronger seasonality
+        (`transforms.seasonal_strength`: a daily series with a 50-day cycle
+        gets 50, not 7; a monthly series keeps 12).
         """
         if self.season is not None:
             return self.season, "argument"
@@ -258,15 +265,10 @@ class LSTMForecaster:
         if not fits:
             return 1, "none"
         # Where the frequency's period and the data's differ (a daily series with a
-        # 50-day cycle), the one whose seasonal naive fits the history better.
-        first = max(fits)
-
-        def error(m: int) -> float:
-            return float(np.mean(np.abs(longest[first:] - longest[first - m : len(longest) - m])))
-
-        best = min(fits, key=error)
-        return int(best), ("frequency" if best == fits[0] and best == season_from_freq(
-            panel.freq) else "data")
+        # 50-day cycle), the stronger seasonality (a trend does not count); the
+        # frequency's on a tie.
+        best = max(fits, key=lambda m: seasonal_strength(longest, m))
+        return int(best), "frequency" if best == season_from_freq(panel.freq) else "data"
 
     def _choose_lookback(self, shortest: int, season: int, holdout: int) -> int:
         usable = shortest - holdout
@@ -297,7 +299,10 @@ class LSTMForecaster:
             return 0
         if self.calibration_origins is not None:
             return self.calibration_origins
-        return int(max(1, min(self.horizon, (shortest - 4 * self.horizon) // 2)))
+        # One horizon of origins, more on long series (a twentieth of the shortest),
+        # at most half of what is left after four horizons.
+        wanted = max(self.horizon, shortest // 20)
+        return int(max(1, min(wanted, (shortest - 4 * self.horizon) // 2)))
 
     # ------------------------------------------------------------------ windows
     def _scale_columns(self, name: str, values: np.ndarray) -> np.ndarray:
@@ -498,9 +503,13 @@ class LSTMForecaster:
 
     # ------------------------------------------------------------------ forecasts
     def _forecast_at(
-        self, network: Any, panel: Panel, origins: dict[Any, np.ndarray]
+        self, network: Any, panel: Panel, origins: dict[Any, np.ndarray],
+        refit: bool | None = None,
     ) -> dict[Any, dict[str, Any]]:
-        """LSTM and combined forecasts from each origin, with the transforms used."""
+        """LSTM and combined forecasts from each origin, with the transforms used.
+
+        `refit`: of the classical models, as in `baselines.classical_forecasts`.
+        """
         out: dict[Any, dict[str, Any]] = {}
         batches, slices = [], []
         for item in panel.items:
@@ -539,7 +548,8 @@ class LSTMForecaster:
             members = [entry["lstm"]]
             if self.combine and len(entry["origins"]):
                 classical = _baselines.classical_forecasts(
-                    item.y, entry["origins"], self.horizon, self.season_, models=self.combine)
+                    item.y, entry["origins"], self.horizon, self.season_, models=self.combine,
+                    refit=refit)
                 entry["classical"] = classical
                 members += [classical[name] for name in self.combine]
             entry["forecast"] = np.mean(members, axis=0)
@@ -679,7 +689,10 @@ class LSTMForecaster:
                              .assign(phase="train"))
             origins = {item.id: np.arange(len(item.y) - holdout - 1, len(item.y) - self.horizon)
                        for item in panel.items}
-            self._calibrate(self._forecast_at(network, panel, origins), panel)
+            # The calibration origins are consecutive: the classical models are fitted
+            # at the first and run forward (gas, 476 points: 342 s of fit with a
+            # refit of AutoARIMA at each origin).
+            self._calibrate(self._forecast_at(network, panel, origins, refit=False), panel)
             x, y = self._windows(panel, full)
             histories.append(self._fit_steps(network, x, y, max(1, self.steps // 4),
                                              list(phases("finetune"))).assign(phase="finetune"))

@@ -30,6 +30,7 @@ __all__ = [
     "SeriesTransform",
     "is_seasonal",
     "season_from_freq",
+    "seasonal_strength",
     "seasonal_indices",
 ]
 
@@ -138,6 +139,39 @@ def seasonal_indices(x: np.ndarray, season: int, recent: int | None = None) -> n
         for k in range(season)
     ])
     return out - out.mean()
+
+
+def seasonal_strength(x: np.ndarray, season: int) -> float:
+    """Strength of the seasonality of period `season`, in [0, 1].
+
+    `max(0, 1 - var(R) / var(S + R))` of a classical decomposition (trend:
+    the centred moving average of order `season`; S: the seasonal indices;
+    R: the rest), the seasonal-strength feature of Wang, Smith & Hyndman
+    (2006) and of Hyndman & Athanasopoulos's *Forecasting: Principles and
+    Practice*. A trend does not count as seasonality, as it does in the
+    autocorrelation of the raw series.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from lstm_apps.forecasting.transforms import seasonal_strength
+    >>> t = np.arange(240)
+    >>> x = 0.5 * t + 10 * np.sin(2 * np.pi * t / 12)
+    >>> seasonal_strength(x, 12) > 0.99, seasonal_strength(x, 7) < 0.1
+    (True, True)
+    """
+    x = np.asarray(x, dtype="float64").ravel()
+    if season < 2 or len(x) < 2 * season + 1:
+        return 0.0
+    weights = (np.full(season, 1.0 / season) if season % 2 else
+               np.r_[0.5, np.ones(season - 1), 0.5] / season)
+    half = len(weights) // 2
+    detrended = x[half : len(x) - half] - np.convolve(x, weights, mode="valid")
+    phases = (np.arange(len(detrended)) + half) % season
+    indices = np.array([detrended[phases == k].mean() for k in range(season)])
+    rest = detrended - indices[phases]
+    total = np.var(detrended)
+    return float(max(0.0, 1.0 - np.var(rest) / total)) if total > 0 else 0.0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -129,6 +129,14 @@ def _time_axis(ax: Axes, t: LayerTrace, tokens: list[str] | None, max_labels: in
     ax.set_xlabel("token")
 
 
+def _empty_panel(ax: Any, text: str) -> None:
+    """A grey note in the middle of an axes that has nothing to draw."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=9,
+            color="#666666")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def _limits(gate: str, values: np.ndarray) -> tuple[float, float, str]:
     if gate in _SIGMOID:
         return 0.0, 1.0, "viridis"
@@ -407,18 +415,7 @@ def plot_gate_histograms(
     for ax, g in zip(axes, gates):
         if g in t.absent:
             ax.set_title(f"{_NAMES[g]} {g}: absent ({g} = {t.absent[g]:g})", fontsize=9)
-            ax.text(
-                0.5,
-                0.5,
-                f"the {t.cell} cell\nhas no {_NAMES[g]}",
-                ha="center",
-                va="center",
-                transform=ax.transAxes,
-                fontsize=9,
-                color="#666666",
-            )
-            ax.set_xticks([])
-            ax.set_yticks([])
+            _empty_panel(ax, f"the {t.cell} cell\nhas no {_NAMES[g]}")
             continue
         values = t.valid(g).ravel()
         low, high, _ = _limits(g, values)
@@ -515,18 +512,7 @@ def plot_timescales(
     for ax, t in zip(axes, chosen):
         if not t.has_forget_gate:
             ax.set_title(f"{t.key}: no forget gate ({t.cell} cell)", fontsize=9)
-            ax.text(
-                0.5,
-                0.5,
-                "f = 1: no learned\nmemory decay",
-                ha="center",
-                va="center",
-                transform=ax.transAxes,
-                fontsize=9,
-                color="#666666",
-            )
-            ax.set_xticks([])
-            ax.set_yticks([])
+            _empty_panel(ax, "f = 1: no learned\nmemory decay")
             continue
         timescale = t.timescales()["timescale"]
         finite = timescale[np.isfinite(timescale)]
