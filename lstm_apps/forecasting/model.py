@@ -523,8 +523,8 @@ class LSTMForecaster:
         if batches:
             x = [np.concatenate([b[k] for b in batches]) for k in range(len(batches[0]))]
             raw = np.concatenate([
-                np.asarray(network([b[i : i + 1024] for b in x] if len(x) > 1 else x[0][i : i + 1024],
-                                   training=False))
+                np.asarray(network([b[i : i + 1024] for b in x] if len(x) > 1
+                                   else x[0][i : i + 1024], training=False))
                 for i in range(0, len(x[0]), 1024)
             ])
             change = np.median(raw, axis=1)

@@ -7,7 +7,12 @@ from lstm_apps.plots.forecast import (
     plot_learning_curves,
     plot_test_predictions,
 )
-from lstm_apps.plots.gates import plot_gate_heatmap, plot_gate_histograms, plot_gate_lines
+from lstm_apps.plots.gates import (
+    plot_gate_heatmap,
+    plot_gate_histograms,
+    plot_gate_lines,
+    plot_timescales,
+)
 
 __all__ = [
     "plot_backtest",
@@ -18,4 +23,5 @@ __all__ = [
     "plot_gate_heatmap",
     "plot_gate_histograms",
     "plot_gate_lines",
+    "plot_timescales",
 ]
