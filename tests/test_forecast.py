@@ -21,9 +21,9 @@ from lstm_apps.cli import main
 from lstm_apps.data import timeseries as ts
 from lstm_apps.recipes import forecast as fc
 
-#: A run of a few seconds: few steps, the LSTM with one classical model, 20 test origins.
+#: A run of a few seconds: few steps, the LSTM with one classical model, 10 test origins.
 TINY = dict(length=500, horizon=5, units=8, steps=60, epochs=3, combine=("auto_ets",),
-            stride=5)
+            stride=10)
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +191,7 @@ def test_run_compares_model_and_baselines_on_the_same_windows(tiny_run):
     assert start == 400
     # Origins from the last point before the test part, every `stride` steps.
     origins = pred["origin"].drop_duplicates()
-    assert list(origins) == list(y.index[np.arange(start - 1, 500 - 5, 5)])
+    assert list(origins) == list(y.index[np.arange(start - 1, 500 - 5, TINY["stride"])])
     # Every row's actual value is the series at that timestamp, and the naive
     # forecast the value at its origin.
     np.testing.assert_allclose(pred["actual"], y.loc[pred["timestamp"]].to_numpy(), rtol=1e-6)
