@@ -544,7 +544,7 @@ def run(config: ForecastConfig | None = None, data: Any = None) -> ForecastResul
 
     >>> from lstm_apps.recipes import forecast
     >>> config = forecast.ForecastConfig(length=300, horizon=5, units=8, steps=20,
-    ...                                  combine=(), stride=5, output_dir=None)
+    ...                                  combine=(), stride=15, output_dir=None)
     >>> result = forecast.run(config)
     >>> list(result.summary().columns)
     ['model', 'naive', 'seasonal_naive', 'drift', 'auto_ets', 'auto_arima', 'theta', 'oracle']
@@ -781,7 +781,7 @@ def forecast(
 
     >>> from lstm_apps.recipes import forecast as fc
     >>> config = fc.ForecastConfig(length=300, horizon=5, units=8, steps=20, combine=(),
-    ...                            stride=5, output_dir=None)
+    ...                            stride=15, output_dir=None)
     >>> result = fc.run(config)
     >>> future = fc.forecast(result.model, result.data, horizon=3)
     >>> list(future.columns), len(future), str(future.index[0])
@@ -860,7 +860,7 @@ def backtest(
 
     >>> from lstm_apps.recipes import forecast as fc
     >>> config = fc.ForecastConfig(length=400, horizon=5, units=8, steps=20, combine=(),
-    ...                            test_size=50, stride=5, output_dir=None)
+    ...                            test_size=50, stride=15, output_dir=None)
     >>> frame = fc.backtest(config, folds=2)
     >>> frame.index.get_level_values("fold").unique().tolist()
     [0, 1, 'mean']
