@@ -157,8 +157,10 @@ class _Fitted:
         n = len(history)
         if self.model is None:
             return np.full(horizon, history[-1])
-        adjust = 0.0 if self.indices is None else self._season_of(np.arange(n + horizon))
-        y = history - (adjust[:n] if self.indices is not None else 0.0)
+        # The seasonal indices removed before the fit (zeros when none were).
+        adjust = (np.zeros(n + horizon) if self.indices is None
+                  else self._season_of(np.arange(n + horizon)))
+        y = history - adjust[:n]
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -168,8 +170,7 @@ class _Fitted:
         except Exception as error:
             logger.info("%s forward failed: %s", self.name, error)
             out = np.full(horizon, np.nan)
-        if self.indices is not None:
-            out = out + adjust[n:]
+        out = out + adjust[n:]
         return out if np.all(np.isfinite(out)) else np.full(horizon, history[-1])
 
 

@@ -259,8 +259,8 @@ class LSTMForecaster:
             return self.season, "argument"
         shortest = min(len(item.y) for item in panel.items)
         longest = max(panel.items, key=lambda item: len(item.y)).y
-        fits = [m for m in (season_from_freq(panel.freq),
-                            infer_season(longest, max_lag=len(longest) // 3))
+        calendar = season_from_freq(panel.freq)
+        fits = [m for m in (calendar, infer_season(longest, max_lag=len(longest) // 3))
                 if m and m > 1 and shortest >= 2 * m + self.horizon and is_seasonal(longest, m)]
         if not fits:
             return 1, "none"
@@ -268,7 +268,7 @@ class LSTMForecaster:
         # 50-day cycle), the stronger seasonality (a trend does not count); the
         # frequency's on a tie.
         best = max(fits, key=lambda m: seasonal_strength(longest, m))
-        return int(best), "frequency" if best == season_from_freq(panel.freq) else "data"
+        return int(best), "frequency" if best == calendar else "data"
 
     def _choose_lookback(self, shortest: int, season: int, holdout: int) -> int:
         usable = shortest - holdout
@@ -710,20 +710,18 @@ class LSTMForecaster:
 
     def _calibrate(self, entries: dict[Any, dict[str, Any]], panel: Panel) -> None:
         """Per-step conformal half-widths from the calibration forecasts."""
-        residuals = []
+        residuals, raw = [], []
         for item in panel.items:
             entry = entries[item.id]
             ahead = entry["origins"][:, None] + np.arange(1, self.horizon + 1)[None, :]
-            residuals.append(self._residuals(entry, item.y[ahead]))
+            actual = item.y[ahead]
+            residuals.append(self._residuals(entry, actual))
+            raw.append(np.abs(actual - entry["forecast"]).ravel())
         errors = np.abs(np.concatenate(residuals))
-        n = len(errors)
         self.validation_ = {
-            "mae": float(np.mean(np.concatenate([
-                np.abs(item.y[entries[item.id]["origins"][:, None]
-                              + np.arange(1, self.horizon + 1)[None, :]]
-                       - entries[item.id]["forecast"]).ravel() for item in panel.items]))),
+            "mae": float(np.mean(np.concatenate(raw))),
             "scaled_mae": float(errors.mean()),
-            "forecasts": int(n),
+            "forecasts": int(len(errors)),
         }
         # Per step, the errors' RMS (made non-decreasing over the steps) is the shape
         # of the interval; its width is one conformal quantile of all the errors

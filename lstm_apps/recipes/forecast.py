@@ -817,7 +817,6 @@ def forecast(
             f"`lookback`={lookback} values."
         )
     out = model.predict(horizon, series=target, past_covariates=covariates)
-    out = out.copy()
     if model.levels:
         level = model.levels[0]
         pct = f"{100 * level:g}"
