@@ -1,20 +1,34 @@
 """lstm_apps: LSTM cells, gate introspection, recipes and tuning for Keras 3.
 
-The cells and layers are imported (and so registered with Keras's
-serialization) as soon as `lstm_apps` is imported: `keras.saving.load_model`
-then needs nothing more than `import lstm_apps`. The heavier parts (gate
-tracing, recipes, tuning) load on first use.
+`import lstm_apps` itself imports nothing heavy: every public name loads on
+first use (`lstm_apps.LSTM`, `lstm_apps.cells`, ...), so that `lstm-apps
+--help` answers without starting Keras and TensorFlow.
+
+The cells and layers are registered with Keras's serialization as soon as
+Keras is imported, whichever of `import keras` and `import lstm_apps` comes
+first: `keras.saving.load_model` then needs nothing more than `import
+lstm_apps`.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 from typing import Any
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
+# public name -> module that defines it (a module's own name: the module)
 _LAZY: dict[str, str] = {
+    "cells": "lstm_apps.cells",
+    "layers": "lstm_apps.layers",
+    "LSTM": "lstm_apps.layers",
+    "CoupledLSTMCell": "lstm_apps.cells",
+    "PeepholeLSTMCell": "lstm_apps.cells",
+    "StandardLSTMCell": "lstm_apps.cells",
+    "VariantLSTMCell": "lstm_apps.cells",
     "trace_gates": "lstm_apps.gates",
     "GateTrace": "lstm_apps.gates",
     "GateMonitor": "lstm_apps.callbacks",
@@ -42,14 +56,56 @@ __all__ = [
     "tuning",
 ]
 
-from lstm_apps import cells, layers  # noqa: E402  (registers the custom objects)
-from lstm_apps.cells import (  # noqa: E402
-    CoupledLSTMCell,
-    PeepholeLSTMCell,
-    StandardLSTMCell,
-    VariantLSTMCell,
-)
-from lstm_apps.layers import LSTM  # noqa: E402
+# The modules whose import registers every serialisable lstm_apps object.
+_REGISTERING = ("lstm_apps.cells", "lstm_apps.layers")
+
+
+def _register() -> None:
+    """Imports the cells and layers (their decorators register them with Keras)."""
+    if any(name in sys.modules for name in _REGISTERING):
+        # Being imported now (their own `import keras` got here) or done already:
+        # the import under way registers them.
+        return
+    for name in _REGISTERING:
+        importlib.import_module(name)
+
+
+class _RegisterAfterKeras(importlib.abc.MetaPathFinder):
+    """Registers the lstm_apps objects right after the first `import keras`.
+
+    Finds `keras` with the other finders and runs `_register` once its module
+    has executed; the finder then leaves `sys.meta_path`.
+    """
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != "keras":
+            return None
+        _remove_hook()
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        execute = spec.loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            execute(module)
+            _register()
+
+        spec.loader.exec_module = exec_module  # this spec's own loader object
+        return spec
+
+
+_HOOK = _RegisterAfterKeras()
+
+
+def _remove_hook() -> None:
+    if _HOOK in sys.meta_path:
+        sys.meta_path.remove(_HOOK)
+
+
+if "keras" in sys.modules:
+    _register()
+else:
+    sys.meta_path.insert(0, _HOOK)
 
 
 def __getattr__(name: str) -> Any:

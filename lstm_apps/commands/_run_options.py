@@ -33,7 +33,7 @@ def add_run_options(parser: argparse.ArgumentParser, command: str) -> None:
         "--resume", type=Path, default=None, metavar="RUN_FOLDER",
         help=f"continue the unfinished run in RUN_FOLDER (after Ctrl-C or kill -9) from "
         f"its last finished epoch, with its saved settings: `lstm-apps {command} --resume "
-        "RUN_FOLDER`",
+        "RUN_FOLDER` (default: a new run)",
     )
     parser.set_defaults(_parser=parser)
 

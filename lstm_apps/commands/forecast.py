@@ -10,94 +10,32 @@ field of `ForecastConfig` is an option (`lstm-apps forecast --help`).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
-import typing
-from collections.abc import Callable
 from typing import Any
 
+from lstm_apps.commands._config_args import (
+    add_config_arguments,
+    config_from_args,
+    deprecated_alias,
+    number,
+)
+from lstm_apps.commands._fields import config_class_fields
 from lstm_apps.commands._run_options import add_run_options, policy, resumed
 
-# Config fields that the command sets itself (not one option each).
-_SKIP = {"verbose"}
+_CONFIG = ("lstm_apps.recipes.forecast", "ForecastConfig")
 
 
-def _none_or(kind: Callable[[str], Any]) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        return None if text.lower() in ("none", "null", "") else kind(text)
-
-    parse.__name__ = getattr(kind, "__name__", "value")
-    return parse
-
-
-def _number(text: str) -> int | float:
-    """An int when the text is one (a count of points), else a float (a fraction)."""
-    try:
-        return int(text)
-    except ValueError:
-        return float(text)
-
-
-def add_config_arguments(
-    parser: argparse.ArgumentParser, config_cls: type, skip: set[str] = frozenset()
-) -> None:
-    """Adds one option per field of a config dataclass (help from field metadata).
-
-    `bool` fields become `--name/--no-name`, tuples take several values,
-    `X | None` fields also accept "none", and fields with `choices` metadata
-    are restricted to them.
-    """
-    hints = typing.get_type_hints(config_cls)
-    defaults = config_cls()
-    for field in dataclasses.fields(config_cls):
-        if field.name in skip:
-            continue
-        flag = "--" + field.name.replace("_", "-")
-        kind = hints[field.name]
-        default = getattr(defaults, field.name)
-        meta = field.metadata
-        text = meta.get("help", "")
-        options: dict[str, Any] = {"default": default, "dest": field.name}
-        args = typing.get_args(kind)
-        optional = type(None) in args
-        base = next((a for a in args if a is not type(None)), kind) if args else kind
-        if typing.get_origin(kind) is tuple or typing.get_origin(base) is tuple:
-            options.update(nargs="*", metavar="NAME")
-            options["type"] = str
-        elif base is bool:
-            options["action"] = argparse.BooleanOptionalAction
-        elif field.name == "test_size":
-            options["type"] = _number
-        elif base in (int, float, str):
-            options["type"] = _none_or(base) if optional else base
-        if "choices" in meta:
-            options["choices"] = list(meta["choices"])
-        shown = "none" if default is None else default
-        if isinstance(default, tuple):
-            shown = " ".join(default) or "none"
-        if "default" in text:
-            options["help"] = text
-        else:
-            options["help"] = f"{text} (default: {shown})" if text else f"(default: {shown})"
-        parser.add_argument(flag, **options)
-
-
-def config_from_args(config_cls: type, args: argparse.Namespace, **extra: Any) -> Any:
-    """Builds a config dataclass from the parsed options (plus `extra` fields)."""
-    values = {
-        f.name: getattr(args, f.name)
-        for f in dataclasses.fields(config_cls)
-        if hasattr(args, f.name) and f.name not in extra
+def config_overrides() -> dict[str, dict[str, Any]]:
+    """Options whose parsing or default differs from the field's own
+    (`add_config_arguments`'s `overrides`; `lstm-apps tune forecast` takes the parsing)."""
+    return {
+        "test_size": {"type": number},  # a fraction or a number of points
+        # the config's 0 would hide the progress of a long default run
+        "verbose": {"default": None, "shown_default": "1 on a terminal, else 2"},
     }
-    for name in ("covariates", "combine"):
-        if name in values:
-            values[name] = tuple(v for v in values[name] or () if v.lower() != "none")
-    return config_cls(**values, **extra)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from lstm_apps.recipes.forecast import ForecastConfig
-
     parser = sub.add_parser(
         "forecast",
         help="forecast a time series with an LSTM and compare it with baselines",
@@ -121,15 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_config_arguments(parser, ForecastConfig, skip=_SKIP)
+    add_config_arguments(parser, config_class_fields(*_CONFIG), overrides=config_overrides())
+    deprecated_alias(parser, "--progress", "--verbose")
     parser.add_argument(
-        "--folds", type=int, default=0,
-        help="run a rolling-origin backtest with this many folds instead (default: off)",
-    )
-    parser.add_argument(
-        "--progress", type=int, choices=(0, 1, 2), default=None,
-        help="Keras training output: 0 none, 1 progress bar, 2 one line per epoch "
-        "(default: 1 on a terminal, else 2)",
+        "--folds", type=int, default=0, metavar="FOLDS",
+        help="run a rolling-origin backtest with this many folds instead (default: 0, a "
+        "single run)",
     )
     add_run_options(parser, "forecast")
     parser.set_defaults(func=run)
@@ -164,12 +99,11 @@ def run(args: argparse.Namespace) -> int:
                 "rerun it with --overwrite."
             )
         args = resumed(args, args._argv)
-    progress = args.progress
-    if progress is None:
-        progress = 1 if sys.stdout.isatty() else 2
-    config = config_from_args(fc.ForecastConfig, args, verbose=progress)
+    if args.verbose is None:
+        args.verbose = 1 if sys.stdout.isatty() else 2
     if args.folds < 0:
         raise ValueError(f"Received --folds {args.folds}, expected a number >= 0.")
+    config = config_from_args(fc.ForecastConfig, args)
     with policy(args):
         return _run(args, config)
 

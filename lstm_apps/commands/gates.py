@@ -40,16 +40,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--columns",
         nargs="+",
-        metavar="NAME",
+        metavar="COLUMN",
         help="CSV columns to use as features, in order (default: every numeric column)",
     )
     parser.add_argument(
-        "--layers", nargs="+", metavar="NAME", help="layers to trace (default: all LSTM layers)"
+        "--layers", nargs="+", metavar="LAYER", help="layers to trace (default: all LSTM layers)"
     )
     parser.add_argument(
         "--out",
         type=Path,
         default=None,
+        metavar="FOLDER",
         help="output folder (default: a 'gates' folder beside the model)",
     )
     parser.add_argument(
@@ -60,24 +61,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         metavar="GATE=VALUE",
         help="also run a twin of the model with a gate held at a constant (forget=1, "
-        "forget=0, input=0, output=1; repeat for several gates) in the --layers (default: "
-        "every LSTM layer), and print how the outputs (and, with --label, the loss and "
-        "metrics) change",
+        "forget=0, input=0, output=1; repeat for several gates) in the --layers (every LSTM "
+        "layer unless given), and print how the outputs (and, with --label, the loss and "
+        "metrics) change (default: none)",
     )
     parser.add_argument(
         "--clamp-units",
         nargs="+",
         type=int,
-        metavar="N",
+        metavar="UNIT",
         help="unit indices that --clamp holds (default: every unit)",
     )
     parser.add_argument(
         "--label",
         action="append",
         type=float,
-        metavar="Y",
+        metavar="LABEL",
         help="the target of each input (one per --text, or one for --csv), to print the "
-        "loss and metrics with and without --clamp",
+        "loss and metrics with and without --clamp (default: none)",
     )
     parser.set_defaults(func=run)
 

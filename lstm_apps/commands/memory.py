@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import argparse
 
+from lstm_apps.commands._config_args import (
+    add_config_arguments,
+    config_from_args,
+    deprecated_alias,
+)
+from lstm_apps.commands._fields import config_class_fields
 from lstm_apps.commands._run_options import add_run_options, policy, resumed
 
-
-def _flag(text: str) -> bool:
-    value = text.lower()
-    if value in ("on", "true", "1", "yes"):
-        return True
-    if value in ("off", "false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
+_CONFIG = ("lstm_apps.recipes.memory", "MemoryConfig")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from lstm_apps.commands.forecast import add_config_arguments
-    from lstm_apps.recipes.memory import MemoryConfig
-
     parser = sub.add_parser(
         "memory",
         help="long-range memory: the adding problem at several lengths, LSTM vs SimpleRNN",
@@ -47,36 +43,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_config_arguments(parser, MemoryConfig, skip={"verbose", "lengths", "unit_forget_bias"})
-    default = MemoryConfig()
-    parser.add_argument(
-        "--lengths", type=int, nargs="+", default=list(default.lengths),
-        help=f"sequence lengths (default: {' '.join(map(str, default.lengths))})",
-    )
-    parser.add_argument(
-        "--unit-forget-bias", type=_flag, nargs="+", default=list(default.unit_forget_bias),
-        metavar="{on,off}",
-        help="forget-gate bias 1 (on) and/or 0 (off) for the LSTM cells (default: on off)",
-    )
-    parser.add_argument(
-        "--progress", type=int, choices=(0, 1, 2), default=0,
-        help="Keras training output: 0 none, 1 progress bar, 2 one line per epoch "
-        "(default: 0)",
-    )
+    add_config_arguments(parser, config_class_fields(*_CONFIG))
+    deprecated_alias(parser, "--progress", "--verbose")
     add_run_options(parser, "memory")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from lstm_apps.commands.forecast import config_from_args
     from lstm_apps.recipes import memory
 
     if args.resume is not None:
         args = resumed(args, args._argv)
-    args.lengths = tuple(args.lengths)
-    args.unit_forget_bias = tuple(args.unit_forget_bias)
-    args.cells = tuple(args.cells)
-    config = config_from_args(memory.MemoryConfig, args, verbose=args.progress)
+    config = config_from_args(memory.MemoryConfig, args)
     print(
         f"{config.task} task, lengths {list(config.lengths)}, models "
         f"{[label for label, _, _ in config.models()]}: training "

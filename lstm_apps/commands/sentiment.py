@@ -11,11 +11,14 @@ continues an interrupted run.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
+from typing import Any
 
+from lstm_apps.commands._config_args import add_config_arguments, config_from_args, none_or
+from lstm_apps.commands._fields import config_class_fields, light_value
 from lstm_apps.commands._run_options import add_run_options, policy, resumed
 
+_CONFIG = ("lstm_apps.recipes.sentiment", "SentimentConfig")
 #: Where run folders go (`--output-dir`).
 _OUTPUT_DIR = "runs/sentiment"
 _EXAMPLES = (
@@ -25,29 +28,20 @@ _EXAMPLES = (
     "  lstm-apps sentiment --data reviews.csv --text-column review --label-column sentiment"
 )
 
-# `SentimentConfig` field -> how its option parses; read from the annotations
-# without importing Keras, so that `lstm-apps --help` stays fast.
-_NONE = ("none", "null", "off")
 
-
-def _optional(kind: type):
-    def parse(text: str):
-        if text.lower() in _NONE:
-            return None
-        return kind(text)
-
-    parse.__name__ = f"{kind.__name__} or none"
-    return parse
-
-
-def _fields() -> list[tuple[str, str, object, str]]:
-    """(name, annotation, default, help) of every SentimentConfig field."""
-    from lstm_apps.recipes import sentiment
-
-    return [
-        (f.name, str(f.type), f.default, f.metadata.get("help", ""))
-        for f in dataclasses.fields(sentiment.SentimentConfig)
-    ]
+def config_overrides() -> dict[str, dict[str, Any]]:
+    """Options whose choices, placeholder or default the config's fields do not give
+    (`add_config_arguments`'s `overrides`; `lstm-apps tune sentiment` takes the choices)."""
+    return {
+        "data": {"metavar": "PATH"},
+        "test_data": {"metavar": "PATH", "type": none_or(str)},
+        "output_dir": {"metavar": "PATH", "help": "where run folders go",
+                       "default": _OUTPUT_DIR},
+        "pooling": {"choices": list(light_value(_CONFIG[0], "POOLINGS")), "metavar": None},
+        "truncating": {"choices": ["pre", "post"], "metavar": None},
+        # off in every command: gate monitoring costs training time (on: --gate-monitor)
+        "gate_monitor": {"default": False},
+    }
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,28 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    for name, annotation, default, text in _fields():
-        if name == "output_dir":
-            text, default = "where run folders go", _OUTPUT_DIR
-        flag = "--" + name.replace("_", "-")
-        kwargs: dict = {
-            "dest": name,
-            "default": argparse.SUPPRESS,
-            "help": f"{text} (default: {default})",
-        }
-        if annotation == "bool":
-            kwargs["action"] = argparse.BooleanOptionalAction
-        elif annotation in ("int", "float"):
-            kwargs["type"] = {"int": int, "float": float}[annotation]
-            kwargs["metavar"] = annotation.upper()
-        elif annotation in ("int | None", "float | None"):
-            kwargs["type"] = _optional(int if annotation.startswith("int") else float)
-            kwargs["metavar"] = annotation.split()[0].upper() + "|none"
-        else:
-            kwargs["metavar"] = "PATH" if name in ("data", "test_data", "output_dir") else "TEXT"
-        parser.add_argument(flag, **kwargs)
+    add_config_arguments(parser, config_class_fields(*_CONFIG), overrides=config_overrides())
     parser.add_argument(
-        "--run-name", default=None, metavar="NAME",
+        "--run-name", default=None, metavar="RUN_NAME",
         help="run folder name (default: time stamp and cell)",
     )
     parser.add_argument(
@@ -95,13 +70,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.resume is not None:
         args = resumed(args, args._argv)
-    names = {f.name for f in dataclasses.fields(sentiment.SentimentConfig)}
-    settings = {k: v for k, v in vars(args).items() if k in names}
-    settings["output_dir"] = _runs.fresh_path(
-        settings.get("output_dir", _OUTPUT_DIR), args.run_name, "sentiment",
-        str(settings.get("cell", "standard")).lower(),
+    output_dir = _runs.fresh_path(
+        args.output_dir, args.run_name, "sentiment", str(args.cell).lower()
     )
-    config = sentiment.SentimentConfig(**settings)
+    config = config_from_args(sentiment.SentimentConfig, args, output_dir=output_dir)
     with policy(args):
         result = sentiment.run(config)
     if args.print_json:

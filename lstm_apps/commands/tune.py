@@ -27,11 +27,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any
+
+from lstm_apps.commands._config_args import (
+    add_config_arguments,
+    build_config,
+    flag,
+    format_default,
+    number,
+)
+from lstm_apps.commands._fields import config_class_fields, light_value
 
 #: Search-space options: option name -> (hypermodel argument, kind).
 _SPACE = {
@@ -51,64 +61,35 @@ _DEST = "config__"
 _TUNED_FIELDS = {"cell", *[k for k in _SPACE if k != "cells"]}
 
 
-def _number(text: str) -> int | float:
-    """An int when the text is an integer literal, else a float."""
-    try:
-        return int(text)
-    except ValueError:
-        return float(text)
+#: The config class of each recipe: (module, name).
+_CONFIGS = {
+    "forecast": ("lstm_apps.recipes.forecast", "ForecastConfig"),
+    "sentiment": ("lstm_apps.recipes.sentiment", "SentimentConfig"),
+}
+#: Recipe settings whose default in this command differs from the config's:
+#: gate monitoring is off in every command (`--gate-monitor` turns it on).
+_COMMAND_DEFAULTS = {"gate_monitor": False}
 
 
-def _optional(parse: Any) -> Any:
-    def parser(text: str) -> Any:
-        return None if text.lower() == "none" else parse(text)
-
-    parser.__name__ = getattr(parse, "__name__", "value")
-    return parser
+def _config_class(recipe: str) -> type:
+    module, name = _CONFIGS[recipe]
+    return getattr(importlib.import_module(module), name)
 
 
-def _config_class(recipe: str) -> type | None:
-    if recipe == "forecast":
-        from lstm_apps.recipes.forecast import ForecastConfig
-
-        return ForecastConfig
-    try:
-        from lstm_apps.recipes.sentiment import SentimentConfig
-    except ImportError:
-        return None
-    return SentimentConfig
-
-
-def _add_config_options(parser: argparse.ArgumentParser, config_class: type) -> None:
+def _add_config_options(parser: argparse.ArgumentParser, recipe: str, fields: list[Any]) -> None:
     group = parser.add_argument_group(
         "recipe settings", "the base config of every trial (defaults: the recipe's)"
     )
-    for field in dataclasses.fields(config_class):
-        if field.name in _TUNED_FIELDS:
-            continue
-        flag = "--" + field.name.replace("_", "-")
-        kind = str(field.type).replace(" ", "")
-        optional = "None" in kind
-        base = kind.replace("|None", "")
-        meta = dict(field.metadata)
-        kwargs: dict[str, Any] = {"dest": _DEST + field.name, "default": argparse.SUPPRESS,
-                                  "metavar": field.name.upper(), "help": meta.get("help", "")}
-        if "choices" in meta:
-            kwargs["choices"] = list(meta["choices"])
-            kwargs.pop("metavar")
-        if base == "bool":
-            kwargs["action"] = argparse.BooleanOptionalAction
-            kwargs.pop("choices", None)
-            kwargs.pop("metavar")
-        elif base.startswith("tuple"):
-            kwargs["nargs"] = "*"
-        elif base == "int":
-            kwargs["type"] = _optional(int) if optional else int
-        elif base in ("float", "int|float", "float|int"):
-            kwargs["type"] = _optional(_number) if optional else _number
-        else:
-            kwargs["type"] = _optional(str) if optional else str
-        group.add_argument(flag, **kwargs)
+    # how the recipe's own command parses and lists its options
+    command = importlib.import_module(f"lstm_apps.commands.{recipe}")
+    overrides = {
+        name: {k: v for k, v in options.items() if k in ("type", "choices", "metavar")}
+        for name, options in command.config_overrides().items()
+    }
+    for name, value in _COMMAND_DEFAULTS.items():
+        overrides.setdefault(name, {})["shown_default"] = value
+    add_config_arguments(group, [f for f in fields if f.name not in _TUNED_FIELDS],
+                         dest_prefix=_DEST, suppress_defaults=True, overrides=overrides)
 
 
 def _add_space_options(parser: argparse.ArgumentParser, fields: set[str]) -> None:
@@ -117,25 +98,23 @@ def _add_space_options(parser: argparse.ArgumentParser, fields: set[str]) -> Non
         "a range (MIN MAX [STEP]) or a list of values; one value fixes the setting, "
         "'none' leaves it untuned (the config's value). Default: the documented range.",
     )
-    from lstm_apps.tuning._space import PARAMS
-
-    for option, (_, kind) in _SPACE.items():
+    params = light_value("lstm_apps.tuning", "PARAMS")  # without Keras Tuner, for --help
+    for option in _SPACE:
         field = "cell" if option == "cells" else option
         if field not in fields:
             continue
-        metavar = {"number": "N", "bool": "BOOL", "cells": "CELL", "choices": "X"}[kind]
+        param = params[field]
+        extra = "; groups: default, ablations, all" if option == "cells" else ""
         group.add_argument(
-            "--" + option.replace("_", "-"), nargs="+", metavar=metavar, default=None,
-            help=f"{PARAMS[field].help} (default: {PARAMS[field].default})"
-            + ("; groups: default, ablations, all" if option == "cells" else ""),
+            flag(option), nargs="+", metavar=option.upper(), default=None,
+            help=f"{param.help}{extra} (default: {format_default(param.default)})",
         )
 
 
 def _add_search_options(parser: argparse.ArgumentParser) -> None:
-    from lstm_apps.tuning import TUNERS
-
     group = parser.add_argument_group("search")
-    group.add_argument("--tuner", default="random", choices=TUNERS,
+    group.add_argument("--tuner", default="random",
+                       choices=light_value("lstm_apps.tuning", "TUNERS"),
                        help="search algorithm (default: random; bayesian needs "
                        "scikit-learn and scipy)")
     group.add_argument("--max-trials", type=int, default=10,
@@ -147,7 +126,8 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--overwrite", action="store_true",
                        help="start again, deleting the project folder (default: resume)")
     group.add_argument("--config", type=Path, default=None, metavar="FILE",
-                       help="start from a saved config (JSON, e.g. a best_config.json)")
+                       help="start from a saved config (JSON, e.g. a best_config.json) "
+                       "(default: the recipe's defaults)")
     group.add_argument("--objective", default=None,
                        help="metric to optimise (default: forecast val_mae, "
                        "sentiment val_accuracy)")
@@ -167,9 +147,9 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
     role.add_argument("--chief", metavar="HOST:PORT", default=None,
                       help="serve the search here, e.g. 127.0.0.1:8000 or a private "
                       "interface (runs no trial). Unauthenticated, unencrypted gRPC: "
-                      "trusted networks only")
+                      "trusted networks only (default: one machine, no chief)")
     role.add_argument("--worker", metavar="HOST:PORT", default=None,
-                      help="run trials for the chief at HOST:PORT")
+                      help="run trials for the chief at HOST:PORT (default: none)")
     dist.add_argument("--tuner-id", default=None,
                       help="a worker's name (default: worker-<host>-<pid>)")
     dist.add_argument("--worker-timeout", type=float, default=300.0, metavar="SECONDS",
@@ -203,11 +183,9 @@ def recipe_parser(recipe: str) -> argparse.ArgumentParser:
         description=f"Hyperparameter search over the {recipe} recipe.",
     )
     _add_search_options(parser)
-    config_class = _config_class(recipe)
-    if config_class is not None:
-        fields = {f.name for f in dataclasses.fields(config_class)}
-        _add_space_options(parser, fields)
-        _add_config_options(parser, config_class)
+    fields = list(config_class_fields(*_CONFIGS[recipe]))
+    _add_space_options(parser, {f.name for f in fields})
+    _add_config_options(parser, recipe, fields)
     return parser
 
 
@@ -221,47 +199,52 @@ def _bool(text: str, option: str) -> bool:
 
 
 def _space_value(option: str, kind: str, items: list[str]) -> Any:
-    flag = option.replace("_", "-")
+    name = option.replace("_", "-")
     if len(items) == 1 and items[0].lower() == "none":
         return None
     if kind == "cells":
         return items[0] if len(items) == 1 else list(items)
     if kind == "bool":
-        values = [_bool(v, flag) for v in items]
+        values = [_bool(v, name) for v in items]
         return values[0] if len(values) == 1 else values
     try:
-        numbers = [_number(v) for v in items]
+        numbers = [number(v) for v in items]
     except ValueError:
-        raise ValueError(f"Received --{flag} {' '.join(items)}, expected numbers.") from None
+        raise ValueError(f"Received --{name} {' '.join(items)}, expected numbers.") from None
     if kind == "choices":
         return numbers[0] if len(numbers) == 1 else numbers
     if len(numbers) > 3:
         raise ValueError(
-            f"Received --{flag} {' '.join(items)}, expected one value, MIN MAX or MIN MAX STEP."
+            f"Received --{name} {' '.join(items)}, expected one value, MIN MAX or MIN MAX STEP."
         )
     return numbers[0] if len(numbers) == 1 else tuple(numbers)
 
 
 def _base_config(args: argparse.Namespace, config_class: type) -> Any:
-    values: dict[str, Any] = {}
+    known = {f.name for f in dataclasses.fields(config_class)}
+    values: dict[str, Any] = {k: v for k, v in _COMMAND_DEFAULTS.items() if k in known}
     if args.config is not None:
         if not args.config.is_file():
             raise FileNotFoundError(f"config file not found: {args.config}")
         try:
-            values = json.loads(args.config.read_text(encoding="utf-8"))
+            saved = json.loads(args.config.read_text(encoding="utf-8"))
         except ValueError as error:
             raise ValueError(f"--config {args.config} is not valid JSON: {error}") from None
-        if not isinstance(values, dict):
+        if not isinstance(saved, dict):
             raise ValueError(f"--config {args.config} must hold a JSON object.")
+        values.update(saved)
+    options = []
     for field in dataclasses.fields(config_class):
         if _DEST + field.name in vars(args):
             value = getattr(args, _DEST + field.name)
-            values[field.name] = tuple(value) if isinstance(value, list) else value
-    known = {f.name for f in dataclasses.fields(config_class)}
+            if isinstance(value, list):
+                value = tuple(v for v in value if v is not None and v != "none")
+            values[field.name] = value
+            options.append(field.name)
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"--config {args.config} has unknown fields {unknown}.")
-    return config_class(**values)
+    return build_config(config_class, values, options)
 
 
 def interrupted_message(args: argparse.Namespace) -> str:
@@ -278,19 +261,14 @@ def interrupted_message(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    recipe = args.recipe
+    args = recipe_parser(recipe).parse_args(args.options)  # --help: without Keras
+    args.recipe = recipe
+
     import pandas as pd
 
     from lstm_apps.tuning import tune
 
-    config_class = _config_class(args.recipe)
-    if config_class is None:
-        raise ValueError(
-            f"The {args.recipe} recipe is not available (lstm_apps.recipes.{args.recipe} "
-            "cannot be imported)."
-        )
-    recipe = args.recipe
-    args = recipe_parser(recipe).parse_args(args.options)
-    args.recipe = recipe
     if not args.quiet:
         logging.getLogger("lstm_apps.tuning").setLevel(logging.INFO)
     space = {}
@@ -298,7 +276,7 @@ def run(args: argparse.Namespace) -> int:
         items = getattr(args, option, None)
         if items is not None:
             space[argument] = _space_value(option, kind, items)
-    config = _base_config(args, config_class)
+    config = _base_config(args, _config_class(recipe))
     try:
         result = tune(
             config, tuner=args.tuner, max_trials=args.max_trials, directory=args.directory,

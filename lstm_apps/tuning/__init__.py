@@ -15,11 +15,13 @@ sentiment) and its config (`best_config.json`).
 - `oracles`: Keras Tuner's random, Bayesian and Hyperband oracles with
   per-trial bookkeeping, atomic state files and dead-worker recovery.
 - `tune`, `TuneResult`, `results_dataframe`.
+- `PARAMS`: every setting a hypermodel can tune (`Param`: kind, default
+  range, help), e.g. for a command line's options.
 """
 
 from __future__ import annotations
 
-from lstm_apps.tuning._space import DEFAULT_CELLS
+from lstm_apps.tuning._space import DEFAULT_CELLS, PARAMS, Param
 from lstm_apps.tuning.hypermodels import (
     DEFAULT,
     RECIPES,
@@ -40,11 +42,13 @@ from lstm_apps.tuning.tuner import RecipeTuner
 __all__ = [
     "DEFAULT",
     "DEFAULT_CELLS",
+    "PARAMS",
     "RECIPES",
     "TUNERS",
     "BayesianOptimizationOracle",
     "ForecastHyperModel",
     "HyperbandOracle",
+    "Param",
     "RandomSearchOracle",
     "RecipeHyperModel",
     "RecipeTuner",
