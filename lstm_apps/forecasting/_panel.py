@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lstm_apps.data.timeseries import infer_freq
+from lstm_apps.data.series import infer_freq
 
 logger = logging.getLogger(__name__)
 

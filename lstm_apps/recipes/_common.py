@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from lstm_apps._validation import check_bool, check_choice, check_int, check_real, check_text
 
 __all__ = [
     "BASELINE_CELLS",
@@ -43,13 +43,11 @@ def check_cell(cell: Any, argument: str = "cell") -> str:
     return key
 
 
-def _invalid(name: str, expected: str, value: Any, show_type: bool = False) -> str:
-    """The message of a bad config value: the argument, what it takes, what it got."""
-    shown = f" (type {type(value).__name__})" if show_type else ""
-    return (
-        f"Received an invalid value for argument `{name}`, expected {expected}, "
-        f"got {value!r}{shown}."
-    )
+# The recipe modules' names for the checks of `lstm_apps._validation`, kept
+# until recipes/forecast.py, sentiment.py and memory.py call those directly.
+_check_choice = check_choice
+_check_text = check_text
+_check_bool = check_bool
 
 
 def _check_int(
@@ -58,29 +56,20 @@ def _check_int(
     minimum: int | None = None,
     *,
     optional: bool = False,
-    numpy: bool = True,
-    wrong_type: type[Exception] = ValueError,
-    show_type: bool = False,
     expected: str | None = None,
+    numpy: bool = True,
+    wrong_type: type[Exception] | None = None,
+    show_type: bool = False,
 ) -> int | None:
-    """Returns `value` as an int, or raises if it is not an integer >= `minimum`.
+    """`check_int(name, value, minimum, optional=..., expected=...)`.
 
-    A value of the wrong type (bools included) raises `wrong_type`, naming its
-    type when `show_type`; one below `minimum` raises a ValueError. `optional`
-    lets None through, `numpy` accepts NumPy integers and `expected` replaces
-    the wording "an integer >= `minimum`".
+    `numpy`, `wrong_type` and `show_type` are the options of the old check,
+    ignored now: NumPy integers are always accepted, a wrong type always
+    raises `WrongTypeError` (a TypeError and a ValueError) and messages
+    never add the type.
     """
-    if optional and value is None:
-        return None
-    if expected is None:
-        expected = "an integer" if minimum is None else f"an integer >= {minimum}"
-    kinds = (int, np.integer) if numpy else (int,)
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        or_none = " or None" if optional else ""
-        raise wrong_type(_invalid(name, expected + or_none, value, show_type))
-    if minimum is not None and value < minimum:
-        raise ValueError(_invalid(name, expected, value))
-    return int(value)
+    del numpy, wrong_type, show_type
+    return check_int(name, value, minimum, optional=optional, expected=expected)
 
 
 def _check_real(
@@ -92,55 +81,27 @@ def _check_real(
     open_low: bool = False,
     closed_high: bool = False,
     optional: bool = False,
-    numpy: bool = True,
-    wrong_type: type[Exception] = ValueError,
-    show_type: bool = False,
     expected: str | None = None,
+    numpy: bool = True,
+    wrong_type: type[Exception] | None = None,
+    show_type: bool = False,
 ) -> float | None:
-    """Returns `value` as a float, or raises if it is not a number between `low` and `high`.
+    """`check_real` on `[low, high)` by default (`open_low`, `closed_high` change its ends).
 
-    The interval is `[low, high)` by default (`open_low`, `closed_high` change
-    its ends). A value of the wrong type (bools included) raises `wrong_type`;
-    with `show_type` its message names the type and asks just for "a number".
-    One outside the interval (NaN included) raises a ValueError. `optional`
-    lets None through, `numpy` accepts NumPy numbers and `expected` replaces
-    the wording "a number in [low, high)".
+    The interval's wording stays "a number in [low, high)"; `numpy`,
+    `wrong_type` and `show_type` are ignored as in `_check_int`.
     """
-    if optional and value is None:
-        return None
-    if expected is None:
-        interval = f"{'(' if open_low else '['}{low}, {high}{']' if closed_high else ')'}"
-        expected = f"a number in {interval}"
-    kinds = (int, float, np.number) if numpy else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        wanted = "a number" if show_type else expected
-        raise wrong_type(_invalid(name, wanted, value, show_type))
-    above = value > low if open_low else value >= low
-    below = value <= high if closed_high else value < high
-    if not (above and below):
-        raise ValueError(_invalid(name, expected, value))
-    return float(value)
-
-
-def _check_choice(name: str, value: Any, options: Sequence[Any]) -> None:
-    """Raises a ValueError unless `value` is one of `options` (a bool never is)."""
-    if isinstance(value, bool) or value not in options:
-        raise ValueError(_invalid(name, f"one of {list(options)}", value))
-
-
-def _check_text(name: str, value: Any, optional: bool = False) -> None:
-    """Raises a TypeError unless `value` is a non-empty string (or None, when `optional`)."""
-    if optional and value is None:
-        return
-    if not isinstance(value, str) or not value:
-        or_none = " or None" if optional else ""
-        raise TypeError(_invalid(name, f"a non-empty string{or_none}", value))
-
-
-def _check_bool(name: str, value: Any) -> None:
-    """Raises a TypeError unless `value` is a bool."""
-    if not isinstance(value, bool):
-        raise TypeError(_invalid(name, "a bool", value))
+    del numpy, wrong_type, show_type
+    return check_real(
+        name,
+        value,
+        low,
+        high,
+        low_open=open_low,
+        high_open=not closed_high,
+        optional=optional,
+        expected=expected,
+    )
 
 
 def _one_layer(
@@ -211,7 +172,7 @@ def recurrent_stack(
     import keras
 
     cell = check_cell(cell)
-    _check_int("layers", layers, 1, numpy=False)
+    layers = check_int("layers", layers, 1)
     sizes = [units] * layers if isinstance(units, int) else list(units)
     if len(sizes) != layers:
         raise ValueError(

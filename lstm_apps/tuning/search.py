@@ -7,7 +7,6 @@ import dataclasses
 import io
 import json
 import logging
-import math
 import os
 import re
 import shutil
@@ -21,6 +20,7 @@ import keras_tuner
 import pandas as pd
 
 from lstm_apps import _io, _runs
+from lstm_apps._validation import check_int, check_real
 from lstm_apps.tuning import _hparams, oracles, results
 from lstm_apps.tuning import _kt_private as _kt
 from lstm_apps.tuning.hypermodels import RecipeHyperModel, make_hypermodel, recipe_name
@@ -151,28 +151,6 @@ def _check_bayesian() -> None:
             "installed): `pip install \"keras-tuner[bayesian]\"`, or use `tuner`='random' "
             "or 'hyperband'."
         )
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected an integer >= 1, "
-            f"got {value!r}."
-        )
-    return value
-
-
-def _positive_float(name: str, value: Any, optional: bool = False) -> float | None:
-    if optional and value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-        math.isfinite(value) and value > 0
-    ):
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected a number > 0"
-            f"{' or None' if optional else ''}, got {value!r}."
-        )
-    return float(value)
 
 
 def _role(chief: Any, worker: Any, tuner_id: Any) -> tuple[str, dict[str, str] | None]:
@@ -401,7 +379,7 @@ def tune(
     tuner = tuner.lower()
     if tuner == "bayesian":
         _check_bayesian()
-    max_trials = _positive_int("max_trials", max_trials)
+    max_trials = check_int("max_trials", max_trials, 1)
     if not isinstance(directory, (str, os.PathLike)) or not os.fspath(directory):
         raise TypeError(
             "Received an invalid value for argument `directory`, expected a path, got "
@@ -414,29 +392,16 @@ def tune(
             "Received an invalid value for argument `project_name`, expected a folder name "
             f"of letters, digits, '.', '_' or '-', got {project_name!r}."
         )
-    if isinstance(hyperband_factor, bool) or not isinstance(hyperband_factor, int) or (
-        hyperband_factor < 2
-    ):
-        raise ValueError(
-            "Received an invalid value for argument `hyperband_factor`, expected an integer "
-            f">= 2, got {hyperband_factor!r}."
-        )
-    if isinstance(max_retries_per_trial, bool) or not isinstance(max_retries_per_trial, int) \
-            or max_retries_per_trial < 0:
-        raise ValueError(
-            "Received an invalid value for argument `max_retries_per_trial`, expected an "
-            f"integer >= 0, got {max_retries_per_trial!r}."
-        )
-    _positive_int("max_consecutive_failed_trials", max_consecutive_failed_trials)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ValueError(
-            f"Received an invalid value for argument `seed`, expected an integer >= 0 or "
-            f"None, got {seed!r}."
-        )
-    worker_timeout = _positive_float("worker_timeout", worker_timeout, optional=True)
+    hyperband_factor = check_int("hyperband_factor", hyperband_factor, 2)
+    max_retries_per_trial = check_int("max_retries_per_trial", max_retries_per_trial, 0)
+    max_consecutive_failed_trials = check_int(
+        "max_consecutive_failed_trials", max_consecutive_failed_trials, 1
+    )
+    seed = check_int("seed", seed, 0, optional=True)
+    worker_timeout = check_real("worker_timeout", worker_timeout, 0, low_open=True, optional=True)
     if heartbeat_interval is None:
         heartbeat_interval = min(10.0, (worker_timeout or 40.0) / 4)
-    heartbeat_interval = _positive_float("heartbeat_interval", heartbeat_interval)
+    heartbeat_interval = check_real("heartbeat_interval", heartbeat_interval, 0, low_open=True)
     if worker_timeout is not None and heartbeat_interval >= worker_timeout:
         raise ValueError(
             f"Received `heartbeat_interval`={heartbeat_interval} >= `worker_timeout`="
@@ -467,7 +432,7 @@ def tune(
             )
         space = dict(space or {})
         known = ("cells", "units", "layers", "bidirectional", "dropout", "recurrent_dropout",
-                 "learning_rate", "clipnorm", "unit_forget_bias")
+                 "learning_rate", "clipnorm", "unit_forget_bias", "chrono_t_max")
         unknown = sorted(set(space) - set(known))
         if unknown:
             raise ValueError(
