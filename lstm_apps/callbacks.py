@@ -54,9 +54,16 @@ import numpy as np
 
 from lstm_apps import gates as _gates
 
-__all__ = ["GateMonitor", "histogram_buckets"]
+__all__ = ["IMAGE_SIZE", "GateMonitor", "histogram_buckets"]
 
 logger = logging.getLogger(__name__)
+
+#: Width and height in pixels of each image the monitor writes: about the
+#: size at which TensorBoard's images dashboard shows an image by default, so
+#: it reads without "Show actual image size".
+IMAGE_SIZE = (480, 200)
+_DPI = 80
+_MAX_LABELS = 24
 
 # Attributes that live only while training; `copy.deepcopy` resets them.
 _RUNTIME = {
@@ -67,6 +74,7 @@ _RUNTIME = {
     "_pending": None,
     "_layout_written": None,
     "_no_forget": None,
+    "_stuck": None,
     "last_trace": None,
 }
 
@@ -99,19 +107,32 @@ class GateMonitor(keras.callbacks.Callback):
       probe; infinite ones left out) and a scalar
       `"<layer>/memory/timescale_median"`; a layer without a forget gate
       gets neither (a log message says so, once);
-    - images `"<layer>/heatmap"` (each gate, units x time, tokens on the time
-      axis for text) and `"<layer>/lines"` (a few units over time), one image
-      per probe sample, for the first `image_samples` samples.
+    - alerts: scalars `"<layer>/alerts/saturated_units"` (units with a gate
+      i, f or o below 0.1 or above 0.9 at every step of every probe sample)
+      and `"<layer>/alerts/constant_units"` (units whose output h is
+      constant over the probe: dead), and a log warning naming the layer and
+      the units (with the reason) whenever that set of units changes (see
+      `lstm_apps.gates.LayerTrace.stuck_units`);
+    - images, one gate per image, `IMAGE_SIZE` (480 x 200) pixels, so they
+      read at TensorBoard's default size: `"<layer>/<gate name>/heatmap"`
+      (units x time) and `"<layer>/<gate name>/lines"` (a few units over
+      time), e.g. `"lstm/forget_gate/heatmap"`, one image per probe sample
+      for the first `image_samples` samples; the time axis shows the tokens
+      for text probes and the dates of a probe given `tokens` of dates.
 
     Every summary carries a description (what it is, the thresholds), shown
     in TensorBoard; and the run holds a custom-scalars layout (TensorBoard's
     "Custom Scalars" tab): per layer, one chart with the means of i, f and o
     together, one with their saturated fractions, one with the median
-    memory timescale, and one with the per-batch means.
+    memory timescale, one with the stuck-unit counts, and one with the
+    per-batch means.
 
     Epoch-level summaries use the epoch as step (as `keras.callbacks.TensorBoard`
-    does); batch-level ones are tagged `"batch/..."` and use the number of
-    batches trained so far. A gate that a cell does not have is not written;
+    does); batch-level ones are tagged `"batch/..."`, use the number of
+    batches trained so far and are scalars only (no histograms, no images),
+    so that batch-level monitoring stays cheap: on the IMDB-like benchmark
+    (`benchmarks/bench_gates.py`) `batch_freq=50` costs a few percent of an
+    epoch. A gate that a cell does not have is not written;
     the coupled cell's input gate (1 - f) is written like the others.
 
     Args:
@@ -124,10 +145,14 @@ class GateMonitor(keras.callbacks.Callback):
             inputs a list of arrays; for a model that takes raw text a list or
             array of strings). Keep it small (8-64 samples).
         freq: Trace every `freq` epochs. Default: 1.
-        batch_freq: Also trace every `batch_freq` training batches (None:
-            never). Default: None.
+        batch_freq: Also trace every `batch_freq` training batches and write
+            the scalars (None: never). 50 is a sensible value: each trace
+            runs the model on the probe, forward only, about the cost of one
+            training step. Default: None.
         layers: Names of the layers to trace (default: every LSTM layer).
-        tokens: Labels of the time axis, one list of strings per probe sample.
+        tokens: Labels of the time axis, one list per probe sample of strings
+            or of dates (`datetime64`, pandas Timestamps: the images then
+            show dates).
             By default, for text probes, the tokens of the model's
             `TextVectorization` layer.
         run_name: Name of the run folder under `log_dir`. Default: "gates".
@@ -141,6 +166,8 @@ class GateMonitor(keras.callbacks.Callback):
             monitor waits for the images at the next trace and at the end of
             training, so everything is on disk when `fit` returns. Default:
             `True`.
+        alerts: Write the stuck-unit counts and log a warning when units are
+            stuck. Default: `True`.
 
     Raises:
         ValueError: (when created) `freq`, `batch_freq`, `image_samples`,
@@ -180,6 +207,7 @@ class GateMonitor(keras.callbacks.Callback):
         image_units: int = 4,
         histogram_buckets: int = 30,
         background_images: bool = True,
+        alerts: bool = True,
     ) -> None:
         super().__init__()
         if isinstance(log_dir, keras.callbacks.TensorBoard):
@@ -233,6 +261,11 @@ class GateMonitor(keras.callbacks.Callback):
                 f"expected a bool, got {background_images!r}."
             )
         self.background_images = background_images
+        if not isinstance(alerts, bool):
+            raise TypeError(
+                f"Received an invalid value for argument `alerts`, expected a bool, got {alerts!r}."
+            )
+        self.alerts = alerts
         self._copied = False
         self._batches_seen = 0
         self.__dict__.update(_RUNTIME)
@@ -365,10 +398,16 @@ class GateMonitor(keras.callbacks.Callback):
             self._layout_written = self._writer_dir
         if self._no_forget is None:
             self._no_forget = set()
-        values = _trace_values(trace, prefix, self.histogram_buckets, self._no_forget)
+        stuck = {layer.key: layer.stuck_units() for layer in trace} if self.alerts else None
+        batch = prefix == "batch/"
+        values = _trace_values(
+            trace, prefix, self.histogram_buckets, self._no_forget, stuck, histograms=not batch
+        )
         writer.add_event(_event(step, values))
+        if stuck is not None:
+            self._warn_stuck(trace, stuck, step, prefix)
         writer.flush()
-        if self.image_samples:
+        if self.image_samples and not batch:
             if self.background_images:
                 if self._executor is None:
                     self._executor = concurrent.futures.ThreadPoolExecutor(
@@ -380,6 +419,33 @@ class GateMonitor(keras.callbacks.Callback):
             else:
                 self._write_images(writer, trace, step, prefix)
 
+    def _warn_stuck(
+        self, trace: _gates.GateTrace, stuck: dict[str, dict[int, list[str]]], step: int,
+        prefix: str,
+    ) -> None:
+        """Logs a warning per layer whose set of stuck units changed (info when it clears)."""
+        if self._stuck is None:
+            self._stuck = {}
+        when = f"batch {step}" if prefix else f"epoch {step + 1}"
+        for layer in trace:
+            units = stuck[layer.key]
+            previous = self._stuck.get(layer.key, frozenset())
+            if frozenset(units) == previous:
+                continue
+            self._stuck[layer.key] = frozenset(units)
+            if not units:
+                logger.info("Layer %r: no stuck unit any more (%s).", layer.key, when)
+                continue
+            shown = "; ".join(
+                f"unit {u}: {', '.join(why)}" for u, why in list(units.items())[:20]
+            )
+            more = f"; and {len(units) - 20} more" if len(units) > 20 else ""
+            logger.warning(
+                "Layer %r: %d of %d units stuck over the probe at %s (a gate saturated "
+                "at every step, or a constant output): %s%s.",
+                layer.key, len(units), layer.units, when, shown, more,
+            )
+
     def _wait_for_images(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
@@ -388,41 +454,39 @@ class GateMonitor(keras.callbacks.Callback):
     def _write_images(self, writer: Any, trace: _gates.GateTrace, step: int, prefix: str) -> None:
         values = []
         for layer in trace:
-            heatmaps, lines = self._images(trace, layer)
-            values.append(_image_value(f"{prefix}{layer.key}/heatmap", heatmaps))
-            values.append(_image_value(f"{prefix}{layer.key}/lines", lines))
+            for gate, (heatmaps, lines) in self._images(trace, layer).items():
+                tag = f"{prefix}{layer.key}/{_gates.GATE_NAMES[gate]}"
+                values.append(_image_value(f"{tag}/heatmap", heatmaps))
+                values.append(_image_value(f"{tag}/lines", lines))
         writer.add_event(_event(step, values))
         writer.flush()
 
-    def _images(self, trace: _gates.GateTrace, layer: _gates.LayerTrace) -> tuple[list, list]:
-        """PNG bytes of the heatmap and line figures of the first probe samples."""
+    def _images(
+        self, trace: _gates.GateTrace, layer: _gates.LayerTrace
+    ) -> dict[str, tuple[list, list]]:
+        """Per gate, PNG bytes of the heatmap and line figures of the first probe samples.
+
+        One gate per figure, sized to be read at TensorBoard's default image
+        size (`IMAGE_SIZE` pixels), the time axis labelled with the probe's
+        tokens or dates when it has them.
+        """
         from lstm_apps.plots.gates import plot_gate_heatmap, plot_gate_lines
 
-        shown = [g for g in ("i", "f", "o", "g") if g in layer.values]
-        heatmaps, lines = [], []
-        for sample in range(self.image_samples):
-            figure = plot_gate_heatmap(
-                trace,
-                layer.layer,
-                shown,
-                sample=sample,
-                direction=layer.direction,
-                figsize=(10.0, 1.6 * len(shown) + 0.6),
-                layout=None,
-            )
-            heatmaps.append(_png(figure))
-            figure = plot_gate_lines(
-                trace,
-                layer.layer,
-                shown,
-                sample=sample,
-                direction=layer.direction,
-                units=min(self.image_units, layer.units),
-                figsize=(10.0, 1.4 * len(shown) + 0.6),
-                layout=None,
-            )
-            lines.append(_png(figure))
-        return heatmaps, lines
+        width, height = IMAGE_SIZE[0] / _DPI, IMAGE_SIZE[1] / _DPI
+        out = {}
+        for gate in (g for g in ("i", "f", "o", "g") if g in layer.values):
+            heatmaps, lines = [], []
+            for sample in range(self.image_samples):
+                common = dict(
+                    gate=gate, sample=sample, direction=layer.direction,
+                    figsize=(width, height), layout=None, max_labels=_MAX_LABELS,
+                )
+                heatmaps.append(_png(plot_gate_heatmap(trace, layer.layer, **common)))
+                lines.append(_png(plot_gate_lines(
+                    trace, layer.layer, units=min(self.image_units, layer.units), **common
+                )))
+            out[gate] = (heatmaps, lines)
+        return out
 
 
 # ------------------------------------------------------------ summary protos
@@ -489,11 +553,16 @@ def _trace_values(
     prefix: str,
     buckets: int,
     no_forget: set[str] | None = None,
+    stuck: dict[str, dict[int, list[str]]] | None = None,
+    histograms: bool = True,
 ) -> list:
     """The histogram and scalar summaries of one trace, each with a description.
 
+    With `histograms=False` (the batch-level traces) only the scalars.
+
     `no_forget` collects the keys of layers without a forget gate, logged
-    once (they get no timescale summaries).
+    once (they get no timescale summaries); `stuck` holds each layer's
+    `stuck_units()`, written as the alert counts (None: no alerts).
     """
     from tensorboard.compat.proto import summary_pb2
     from tensorboard.plugins.histogram import metadata as histogram_metadata
@@ -518,7 +587,8 @@ def _trace_values(
             tag = f"{prefix}{layer.key}/{long_name}"
             name = long_name.replace("_", " ")
             data = layer.valid(gate)
-            values.append(histogram(tag, data, _describe_histogram(name, layer.key)))
+            if histograms:
+                values.append(histogram(tag, data, _describe_histogram(name, layer.key)))
             stats = _gates.gate_statistics(data, gate)
             low, high = _gates.SATURATION.get(gate, (None, None))
             if gate in ("i", "f", "o", "g"):
@@ -527,6 +597,21 @@ def _trace_values(
                     values.append(scalar(f"{tag}/{stat}", stats[stat], text))
             elif gate == "c":
                 values.append(scalar(f"{tag}/mean_abs", stats["mean_abs"], _STAT_TEXT["mean_abs"]))
+        if stuck is not None:
+            units = stuck[layer.key]
+            saturated = sum(any(r != "h constant" for r in why) for why in units.values())
+            constant = sum("h constant" in why for why in units.values())
+            values.append(scalar(
+                f"{prefix}{layer.key}/alerts/saturated_units", saturated,
+                f"Number of units of layer {layer.key} with a gate (i, f or o) below 0.1 or "
+                "above 0.9 at every step of every probe sample: stuck shut or open (a forget "
+                "gate always above 0.9 may also be a long memory). The log names them.",
+            ))
+            values.append(scalar(
+                f"{prefix}{layer.key}/alerts/constant_units", constant,
+                f"Number of units of layer {layer.key} whose output h varies by less than "
+                f"{_gates.CONSTANT_TOLERANCE:g} over the probe: dead units. The log names them.",
+            ))
         if not layer.has_forget_gate:
             if no_forget is not None and layer.key not in no_forget:
                 no_forget.add(layer.key)
@@ -539,15 +624,14 @@ def _trace_values(
             continue
         timescale = layer.timescales()["timescale"]
         finite = timescale[np.isfinite(timescale)]
-        values.append(
-            histogram(
+        if histograms:
+            values.append(histogram(
                 f"{prefix}{layer.key}/memory/timescale",
                 finite,
                 f"Memory timescale of each unit of layer {layer.key}, in steps: "
                 "1 / (1 - f), f the unit's mean forget activation over the probe "
                 f"({timescale.size - finite.size} unit(s) with f = 1, infinite, left out).",
-            )
-        )
+            ))
         values.append(
             scalar(
                 f"{prefix}{layer.key}/memory/timescale_median",
@@ -578,6 +662,7 @@ def _layout_value(keys: Sequence[str]) -> Any:
                 rf"^{k}/(input|forget|output)_gate/saturated_(low|high)$",
             ),
             ("memory timescale, median (steps)", rf"^{k}/memory/timescale_median$"),
+            ("alerts: stuck units (count)", rf"^{k}/alerts/(saturated|constant)_units$"),
             ("per batch: gate means", rf"^batch/{k}/(input|forget|output)_gate/mean$"),
         ]
         categories.append(
@@ -615,7 +700,7 @@ def _image_value(tag: str, pngs: list[tuple[int, int, bytes]]) -> Any:
     return summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=meta)
 
 
-def _png(figure: Any, dpi: int = 72) -> tuple[int, int, bytes]:
+def _png(figure: Any, dpi: int = 80) -> tuple[int, int, bytes]:
     """`(width, height, PNG bytes)` of a matplotlib figure, without pyplot."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 

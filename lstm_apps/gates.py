@@ -63,6 +63,7 @@ from lstm_apps.cells import (
 )
 
 __all__ = [
+    "CONSTANT_TOLERANCE",
     "GATE_NAMES",
     "SATURATION",
     "GateProbe",
@@ -96,6 +97,9 @@ SATURATION: dict[str, tuple[float, float]] = {
     "g": (-0.9, 0.9),
     "h": (-0.9, 0.9),
 }
+#: Largest spread (max - min) of a unit's output h over a trace that counts as
+#: constant (a dead unit), for `LayerTrace.stuck_units`.
+CONSTANT_TOLERANCE = 1e-3
 _ABSENT_VALUE = {"i": 1.0, "f": 1.0, "o": 1.0}
 _MISSING = object()
 
@@ -182,6 +186,62 @@ class LayerTrace:
     def has_forget_gate(self) -> bool:
         """Whether the cell has a forget gate (Greff's NFG has none: f = 1)."""
         return "f" in self.values
+
+    def stuck_units(self, tolerance: float = CONSTANT_TOLERANCE) -> dict[int, list[str]]:
+        """Units stuck over the whole trace: a gate always saturated, or a constant output.
+
+        A unit is reported when one of its sigmoid gates (i, f, o; a
+        computed gate such as the coupled cell's i = 1 - f included) stays
+        on one side of the saturation thresholds (`SATURATION`: below 0.1 or
+        above 0.9) at every processed step of every sample, or when its
+        output h varies by less than `tolerance` over them (a dead unit).
+        Note that a forget gate always above 0.9 is also what a unit with a
+        long memory shows (e.g. after chrono initialisation).
+
+        Args:
+            tolerance: Largest spread (max - min) of h that counts as
+                constant. Default: `CONSTANT_TOLERANCE` (1e-3).
+
+        Returns:
+            `{unit: [reasons]}` for the stuck units only, in unit order; a
+            reason is `"f > 0.9"`, `"o < 0.1"` (and so on) or `"h constant"`.
+            Empty when no step was processed.
+
+        Example:
+
+        >>> import numpy as np, keras, lstm_apps
+        >>> model = keras.Sequential([keras.Input((5, 3)), lstm_apps.LSTM(2, name="rnn",
+        ...     bias_initializer=keras.initializers.Constant(8.0), unit_forget_bias=False)])
+        >>> lstm_apps.trace_gates(model, np.random.rand(4, 5, 3))["rnn"].stuck_units()
+        {0: ['i > 0.9', 'f > 0.9', 'o > 0.9'], 1: ['i > 0.9', 'f > 0.9', 'o > 0.9']}
+        """
+        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not (
+            tolerance >= 0
+        ):
+            raise ValueError(
+                "Received an invalid value for argument `tolerance`, expected a number >= 0, "
+                f"got {tolerance!r}."
+            )
+        if not self.mask.any():
+            return {}
+        reasons: dict[int, list[str]] = {}
+        for gate in ("i", "f", "o", "h"):
+            if gate not in self.values:
+                continue
+            data = np.asarray(self.valid(gate), dtype=np.float64)  # (n, units)
+            low, high = data.min(axis=0), data.max(axis=0)
+            if gate == "h":
+                flags = [((high - low) < tolerance, "h constant")]
+            else:
+                lower, upper = SATURATION[gate]
+                flags = [
+                    (high < lower, f"{gate} < {lower:g}"),
+                    (low > upper, f"{gate} > {upper:g}"),
+                ]
+            for flag, text in flags:
+                for unit in np.flatnonzero(flag):
+                    reasons.setdefault(int(unit), []).append(text)
+        return dict(sorted(reasons.items()))
 
     def timescales(self) -> dict[str, np.ndarray]:
         """Per-unit memory: mean forget activation, timescale and half-life.
@@ -292,7 +352,8 @@ class GateTrace:
     Attributes:
         layers: The `LayerTrace`s, in model order (forward before backward).
         tokens: For text inputs, one list of token strings per sample (the
-            labels of the time axis), else `None`.
+            labels of the time axis; dates for a probe given with dates),
+            else `None`.
     """
 
     def __init__(
@@ -300,6 +361,19 @@ class GateTrace:
     ) -> None:
         self.layers: tuple[LayerTrace, ...] = tuple(layers)
         self.tokens: list[list[str]] | None = None if tokens is None else [list(t) for t in tokens]
+
+    @property
+    def time_label(self) -> str:
+        """What labels the time axis: "date" (every label a date), "token" or "time step"."""
+        if not self.tokens:
+            return "time step"
+        import re
+
+        filled = [t for row in self.tokens for t in row if t]
+        date = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?$")
+        if filled and all(date.match(t) for t in filled):
+            return "date"
+        return "token"
 
     def __repr__(self) -> str:
         parts = ", ".join(
@@ -1182,20 +1256,48 @@ def _tokens_from_text(model: Any, inputs: Any) -> list[list[str]] | None:
     return [[str(vocabulary[k]) if 0 <= k < len(vocabulary) else "" for k in row] for row in ids]
 
 
+def _date_text(value: Any) -> str | None:
+    """A date or time stamp as text ("2024-01-05", or "2024-01-05 13:00"); None if not one."""
+    import datetime
+
+    if isinstance(value, np.datetime64):
+        if np.isnat(value):
+            return ""
+        value = value.astype("datetime64[s]").astype(datetime.datetime)
+    if isinstance(value, datetime.datetime):  # pandas Timestamps too
+        if (value.hour, value.minute, value.second) == (0, 0, 0):
+            return value.strftime("%Y-%m-%d")
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return None
+
+
+def _label_row(row: Any) -> list[str] | None:
+    """A sample's labels as strings (dates written as dates); None if not labels."""
+    if isinstance(row, np.ndarray):
+        row = list(row) if row.dtype.kind == "M" else row.tolist()
+    if not isinstance(row, (list, tuple)) and not hasattr(row, "tolist"):
+        return None  # a string, a number...
+    texts = []
+    for item in list(row):
+        text = item if isinstance(item, str) else _date_text(item)
+        if text is None:
+            return None
+        texts.append(text)
+    return texts
+
+
 def _check_tokens(tokens: Any, batch: int) -> list[list[str]]:
-    if (
-        not isinstance(tokens, (list, tuple))
-        or len(tokens) != batch
-        or not all(
-            isinstance(row, (list, tuple)) and all(isinstance(t, str) for t in row)
-            for row in tokens
-        )
-    ):
+    """One list of labels per sample: strings, or dates / time stamps written as dates."""
+    rows = list(tokens) if isinstance(tokens, (list, tuple, np.ndarray)) else []
+    labels = [_label_row(row) for row in rows]
+    if len(rows) != batch or any(row is None for row in labels):
         raise ValueError(
             "Received an invalid value for argument `tokens`, expected one list "
-            f"of token strings per sample ({batch} lists), got {tokens!r:.200}."
+            f"of token strings (or dates) per sample ({batch} lists), got {tokens!r:.200}."
         )
-    return [list(row) for row in tokens]
+    return labels  # type: ignore[return-value]
 
 
 def _batch_size(arrays: Any) -> int:
@@ -1247,8 +1349,10 @@ def trace_gates(
             with a `TextVectorization` layer.
         layers: Names of the layers to trace (a `Bidirectional` by its own
             name or the name of either inner layer); default: all.
-        tokens: Optional labels of the time axis, one list of strings per
-            sample (used by the plots). For string inputs they are read from
+        tokens: Optional labels of the time axis, one list per sample of
+            strings, or of dates (`datetime64`, pandas Timestamps,
+            `datetime`: written as dates, "2024-01-05"), used by the plots.
+            For string inputs they are read from
             the model's `TextVectorization` vocabulary when not given.
 
     Returns:
@@ -1308,8 +1412,10 @@ class GateProbe:
         inputs: A batch of model inputs: a NumPy array (for several inputs, a
             list of arrays or a dict), or a list or array of strings for a
             model that starts with a `TextVectorization` layer.
-        tokens: Optional labels of the time axis, one list of strings per
-            sample (default: read from the model's `TextVectorization`).
+        tokens: Optional labels of the time axis, one list per sample of
+            strings, or of dates (`datetime64`, pandas Timestamps,
+            `datetime`: written as dates, "2024-01-05"); default: read from
+            the model's `TextVectorization`.
         argument: The argument named in error messages. Default: `"probe"`.
 
     Raises:

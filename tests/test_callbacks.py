@@ -21,7 +21,7 @@ import pytest
 from tensorboard.backend.event_processing import plugin_event_accumulator
 
 import lstm_apps
-from lstm_apps.callbacks import GateMonitor, histogram_buckets
+from lstm_apps.callbacks import IMAGE_SIZE, GateMonitor, histogram_buckets
 from lstm_apps.gates import GATE_NAMES, trace_gates
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -88,13 +88,12 @@ def test_event_files_hold_what_a_direct_trace_gives(tmp_path):
     histograms = set(acc.PluginTagToContent("histograms"))
     scalars = set(acc.PluginTagToContent("scalars"))
     images = set(acc.PluginTagToContent("images"))
+    # One gate per image: i (the coupled cell's computed 1 - f too), f, o, g.
     assert images == {
-        "rnn/heatmap",
-        "rnn/lines",
-        "bi/heatmap",
-        "bi/lines",
-        "bi/backward/heatmap",
-        "bi/backward/lines",
+        f"{key}/{name}/{kind}"
+        for key in ("rnn", "bi", "bi/backward")
+        for name in ("input_gate", "forget_gate", "output_gate", "candidate")
+        for kind in ("heatmap", "lines")
     }
     summary = direct.summary().set_index(["layer", "direction", "gate"])
     for t in direct:
@@ -121,11 +120,16 @@ def test_event_files_hold_what_a_direct_trace_gives(tmp_path):
     assert float(_value(acc, "rnn/input_gate/mean")) == pytest.approx(
         1 - float(_value(acc, "rnn/forget_gate/mean")), abs=1e-5
     )
-    image = _value(acc, "bi/backward/heatmap")
-    assert len(image) == 2 + 2  # width, height, one PNG per probe sample
-    width, height = int(image[0]), int(image[1])
-    assert width > 300 and height > 200
-    assert all(png.startswith(PNG) for png in image[2:])
+    for tag in images:
+        image = _value(acc, tag)
+        assert len(image) == 2 + 2  # width, height, one PNG per probe sample
+        assert (int(image[0]), int(image[1])) == IMAGE_SIZE
+        for png in image[2:]:  # the PNG's own size (IHDR), as TensorBoard shows it
+            assert png.startswith(PNG)
+            assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == (
+                IMAGE_SIZE
+            )
+    assert IMAGE_SIZE[0] <= 500  # TensorBoard's default image card shows ~500 px across
     np.testing.assert_allclose(monitor.last_trace["rnn"]["f"], direct["rnn"]["f"], atol=1e-5)
 
 
@@ -215,7 +219,7 @@ def test_text_model_images_use_the_vocabulary(tmp_path):
         ["slow", "plot", "", "", ""],
     ]
     acc = _events(tmp_path / "gates")
-    assert _value(acc, "rnn/heatmap")[2].startswith(PNG)
+    assert _value(acc, "rnn/forget_gate/heatmap")[2].startswith(PNG)
     assert float(_value(acc, "rnn/forget_gate/mean")) == pytest.approx(
         trace_gates(model, ["a great film", "slow plot"])
         .summary()
@@ -370,8 +374,10 @@ def test_a_real_tensorboard_serves_the_gate_summaries(tmp_path):
         histograms = json.loads(_get(f"{base}/data/plugin/histograms/tags"))
         assert {"rnn/input_gate", "bi/backward/hidden_state"} <= set(histograms["gates"])
         images = json.loads(_get(f"{base}/data/plugin/images/tags"))
-        assert "rnn/heatmap" in images["gates"]
-        query = urllib.parse.urlencode({"run": "gates", "tag": "rnn/heatmap", "sample": 0})
+        assert "rnn/forget_gate/heatmap" in images["gates"]
+        query = urllib.parse.urlencode(
+            {"run": "gates", "tag": "rnn/forget_gate/heatmap", "sample": 0}
+        )
         entries = json.loads(_get(f"{base}/data/plugin/images/images?{query}"))
         assert entries
         png = _get(f"{base}/data/plugin/images/individualImage?{entries[-1]['query']}")
@@ -406,7 +412,7 @@ def test_a_real_tensorboard_serves_the_gate_summaries(tmp_path):
         (
             {"tokens": [["a"]]},
             ValueError,
-            r"`tokens`, expected one list of token strings per "
+            r"`tokens`, expected one list of token strings \(or dates\) per "
             r"sample \(2 lists\)",
         ),
     ],
@@ -498,7 +504,7 @@ _OTHER_BACKEND_SCRIPT = textwrap.dedent(
     direct = lstm_apps.trace_gates(model, x[:2]).summary().set_index("gate").loc["f", "mean"]
     assert steps == [2, 4], steps
     assert abs(written - direct) < 1e-5, (written, direct)
-    assert "rnn/heatmap" in acc.PluginTagToContent("images")
+    assert "rnn/forget_gate/heatmap" in acc.PluginTagToContent("images")
     print("OK", keras.backend.backend())
     """
 )
@@ -591,9 +597,10 @@ def test_every_tag_has_a_description_and_the_layout_is_written(tmp_path):
             chart.title: sorted(t for t in scalars if re.search(chart.multiline.tag[0], t))
             for chart in category.chart
         }
-        means, saturated, memory, batch = matched.values()
+        means, saturated, memory, alerts, batch = matched.values()
         assert means == sorted(f"{key}/{g}_gate/mean" for g in ("input", "forget", "output"))
         assert len(saturated) == 6 and memory == [f"{key}/memory/timescale_median"]
+        assert alerts == [f"{key}/alerts/constant_units", f"{key}/alerts/saturated_units"]
         assert batch == sorted(f"batch/{key}/{g}_gate/mean" for g in ("input", "forget", "output"))
 
 
@@ -623,3 +630,71 @@ def test_callbacks_use_only_public_names_of_gates():
         and node.value.id == "_gates"
     }
     assert used and used <= set(gates.__all__)
+
+
+# ------------------------------------------------------------------ alerts
+def _stuck_model():
+    """A standard LSTM whose bias forces: f > 0.9 in units 1 and 3, o ~ 0 (h = 0) in unit 2."""
+    model = keras.Sequential(
+        [keras.Input((8, 2)), lstm_apps.LSTM(4, name="rnn"), keras.layers.Dense(1)]
+    )
+    cell = model.get_layer("rnn").cell
+    bias = np.zeros(16, "float32")  # gate blocks i, f, c, o of 4 units each
+    bias[4 + 1] = bias[4 + 3] = 12.0
+    bias[12 + 2] = -25.0
+    cell.bias.assign(bias)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mse")
+    return model
+
+
+def test_stuck_units_are_counted_per_layer_and_named_in_a_warning(tmp_path, caplog):
+    model = _stuck_model()
+    x, y = _data()
+    trace = trace_gates(model, x[:4])
+    assert trace["rnn"].stuck_units() == {1: ["f > 0.9"], 2: ["o < 0.1", "h constant"],
+                                          3: ["f > 0.9"]}
+    monitor = GateMonitor(tmp_path, x[:4], image_samples=0, batch_freq=2)
+    with caplog.at_level(logging.INFO, logger="lstm_apps.callbacks"):
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[monitor])
+    acc = _events(tmp_path / "gates")
+    for prefix in ("", "batch/"):
+        saturated = acc.Tensors(f"{prefix}rnn/alerts/saturated_units")
+        constant = acc.Tensors(f"{prefix}rnn/alerts/constant_units")
+        assert len(saturated) == len(constant) == 2  # 2 epochs; 4 batches, every 2nd
+        from tensorboard.util import tensor_util
+
+        assert [float(tensor_util.make_ndarray(e.tensor_proto)) for e in saturated] == [3, 3]
+        assert [float(tensor_util.make_ndarray(e.tensor_proto)) for e in constant] == [1, 1]
+    description = acc.SummaryMetadata("rnn/alerts/constant_units").summary_description
+    assert "dead" in description
+    warnings = [
+        r.getMessage() for r in caplog.records
+        if r.levelno == logging.WARNING and r.name.startswith("lstm_apps")
+    ]
+    # One warning: the set of stuck units never changed over the four traces.
+    assert warnings == [
+        "Layer 'rnn': 3 of 4 units stuck over the probe at batch 2 (a gate saturated at every "
+        "step, or a constant output): unit 1: f > 0.9; unit 2: o < 0.1, h constant; "
+        "unit 3: f > 0.9."
+    ]
+
+
+def test_a_healthy_layer_raises_no_alert_and_alerts_can_be_off(tmp_path, caplog):
+    model = keras.Sequential(
+        [keras.Input((8, 2)), lstm_apps.LSTM(4, name="rnn"), keras.layers.Dense(1)]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    x, y = _data()
+    with caplog.at_level(logging.WARNING, logger="lstm_apps.callbacks"):
+        model.fit(x, y, epochs=1, verbose=0,
+                  callbacks=[GateMonitor(tmp_path / "on", x[:4], image_samples=0)])
+        _stuck_model().fit(x, y, epochs=1, verbose=0, callbacks=[
+            GateMonitor(tmp_path / "off", x[:4], image_samples=0, alerts=False)])
+    assert not [r for r in caplog.records if r.name.startswith("lstm_apps")]
+    on = _events(tmp_path / "on" / "gates")
+    assert float(_value(on, "rnn/alerts/saturated_units")) == 0
+    assert float(_value(on, "rnn/alerts/constant_units")) == 0
+    off = _events(tmp_path / "off" / "gates")
+    assert not [t for t in off.PluginTagToContent("scalars") if "/alerts/" in t]
+    with pytest.raises(TypeError, match=r"`alerts`, expected a bool, got 'yes'"):
+        GateMonitor(tmp_path, x[:2], alerts="yes")

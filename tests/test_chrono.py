@@ -158,3 +158,71 @@ def test_survives_save_and_load(tmp_path):
     clone.build((None, 6, 3))
     f = np.split(np.asarray(clone.cell.bias), 3)[0]
     assert f.min() >= 0 and f.max() <= np.log(49) + 1e-5
+
+
+# ------------------------------------------------------------- the tuner
+def _tiny_hypermodel(**space):
+    """A recipe hypermodel whose config has `unit_forget_bias` and `chrono_t_max` fields."""
+    import dataclasses
+
+    from lstm_apps.tuning.hypermodels import RecipeHyperModel
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        cell: str = "standard"
+        units: int = 4
+        epochs: int = 1
+        unit_forget_bias: bool = True
+        chrono_t_max: int | None = None
+
+        def __post_init__(self):
+            cells.check_chrono_t_max(self.chrono_t_max)
+
+    class Tiny(RecipeHyperModel):
+        recipe = "tiny"
+        config_class = Config
+
+        def _prepare(self):
+            pass
+
+        def _build_model(self, config):
+            return keras.Sequential([keras.Input((5, 2)), lstm_apps.LSTM(
+                config.units, variant=config.cell, chrono_t_max=config.chrono_t_max,
+                unit_forget_bias=config.unit_forget_bias, name="rnn")])
+
+    return Tiny(Config(), **space)
+
+
+def test_chrono_t_max_is_in_the_search_space_next_to_unit_forget_bias():
+    import keras_tuner
+
+    from lstm_apps.tuning import _space
+
+    names = list(_space.PARAMS)
+    assert names.index("chrono_t_max") == names.index("unit_forget_bias") + 1
+    hm = _tiny_hypermodel(cells=("standard", "nfg", "gru"))
+    assert hm.search_space()["chrono_t_max"] == "Choice(0, 100, 1000)"
+    hp = keras_tuner.HyperParameters()
+    config = hm.config(hp)  # the defaults: the standard cell, chrono off
+    assert hp.values["chrono_t_max"] == 0 and config.chrono_t_max is None
+    (registered,) = [p for p in hp.space if p.name == "chrono_t_max"]
+    assert list(registered.values) == [0, 100, 1000] and registered.default == 0
+    # Drawn only for the cells with a forget gate: not for NFG nor GRU.
+    assert registered.conditions[0].values == ["standard"]
+    fixed = keras_tuner.HyperParameters()
+    fixed.Fixed("chrono_t_max", 100)
+    config = hm.config(fixed)
+    assert config.chrono_t_max == 100
+    bias = np.split(np.asarray(hm.build(fixed).get_layer("rnn").cell.bias), 4)[1]
+    assert bias.min() >= 0 and bias.max() <= np.log(99) + 1e-5 and bias.std() > 0
+    gru = keras_tuner.HyperParameters()
+    gru.Fixed("cell", "gru")
+    assert hm.config(gru).chrono_t_max is None and not gru.is_active("chrono_t_max")
+
+
+def test_chrono_t_max_search_ranges_are_checked():
+    assert _tiny_hypermodel(chrono_t_max=200).search_space()["chrono_t_max"] == "Fixed(200)"
+    assert "chrono_t_max" not in _tiny_hypermodel(chrono_t_max=None).search_space()
+    with pytest.raises(ValueError, match=r"`chrono_t_max`, expected 0 \(off\), an integer >= 2 "
+                                         r"or a non-empty sequence of them, got \(0, 1\)"):
+        _tiny_hypermodel(chrono_t_max=(0, 1))

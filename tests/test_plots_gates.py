@@ -188,3 +188,30 @@ def test_timescales_bad_arguments(trace):
         plot_timescales(trace, layers=["nope"])
     with pytest.raises(ValueError, match="`bins`"):
         plot_timescales(trace, bins=0)
+
+
+def test_dates_label_the_time_axis():
+    import datetime
+
+    import pandas as pd
+
+    model = keras.Sequential([keras.Input((6, 2)), lstm_apps.LSTM(3, name="rnn")])
+    x = np.random.default_rng(0).random((2, 6, 2))
+    days = pd.date_range("2024-03-30", periods=6, freq="D")
+    hours = np.arange("2024-01-01T00", "2024-01-01T06", dtype="datetime64[h]")
+    trace = lstm_apps.trace_gates(model, x, tokens=[days, hours])
+    assert trace.time_label == "date"
+    assert trace.tokens[0][:3] == ["2024-03-30", "2024-03-31", "2024-04-01"]
+    assert trace.tokens[1][1] == "2024-01-01 01:00"
+    figure = plot_gate_lines(trace, gate="f", sample=0)
+    assert figure.axes[0].get_xlabel() == "date"
+    assert [t.get_text() for t in figure.axes[0].get_xticklabels()][:2] == [
+        "2024-03-30", "2024-03-31"]
+    dated = lstm_apps.trace_gates(model, x, tokens=[[datetime.date(2024, 1, d) for d in
+                                                     range(1, 7)]] * 2)
+    assert dated.tokens[1][-1] == "2024-01-06"
+    assert lstm_apps.trace_gates(model, x, tokens=[list("abcdef")] * 2).time_label == "token"
+    assert lstm_apps.trace_gates(model, x).time_label == "time step"
+    with pytest.raises(ValueError, match=r"`tokens`, expected one list of token strings "
+                                         r"\(or dates\) per sample \(2 lists\)"):
+        lstm_apps.trace_gates(model, x, tokens=[[1, 2, 3, 4, 5, 6]] * 2)

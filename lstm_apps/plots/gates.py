@@ -9,6 +9,7 @@ it is the last expression of a cell, and `lstm_apps._io.save_figure` writes it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -118,7 +119,11 @@ def _tokens(trace: GateTrace, t: LayerTrace, sample: int, tokens: Any) -> list[s
     return tokens
 
 
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?$")
+
+
 def _time_axis(ax: Axes, t: LayerTrace, tokens: list[str] | None, max_labels: int) -> None:
+    """Labels the time axis with the tokens (or dates) if any, else "time step"."""
     if tokens is None:
         ax.set_xlabel("time step")
         return
@@ -126,7 +131,8 @@ def _time_axis(ax: Axes, t: LayerTrace, tokens: list[str] | None, max_labels: in
     positions = np.arange(0, len(tokens), step)
     ax.set_xticks(positions)
     ax.set_xticklabels([tokens[p] or "·" for p in positions], rotation=90, fontsize=7)
-    ax.set_xlabel("token")
+    filled = [x for x in tokens if x]
+    ax.set_xlabel("date" if filled and all(_DATE.match(x) for x in filled) else "token")
 
 
 def _empty_panel(ax: Any, text: str) -> None:
@@ -174,12 +180,12 @@ def _new_figure(
     return figure, list(axes)
 
 
-def _fixed_margins(figure: Figure, labels: bool) -> None:
+def _fixed_margins(figure: Figure, labels: bool, colorbar: bool = False) -> None:
     """Margins in inches for `layout=None` (much faster to draw than constrained)."""
     width, height = figure.get_size_inches()
     figure.subplots_adjust(
         left=0.7 / width,
-        right=1 - 0.2 / width,
+        right=1 - (0.6 if colorbar else 0.2) / width,
         top=1 - 0.35 / height,
         bottom=(1.0 if labels else 0.5) / height,
         hspace=0.6,
@@ -266,14 +272,16 @@ def plot_gate_heatmap(
             origin="lower",
         )
         ax.set_ylabel("unit")
-        if len(chosen) <= 16:
-            ax.set_yticks(range(len(chosen)))
-            ax.set_yticklabels([str(u) for u in chosen], fontsize=7)
         ax.set_title(_title(t, g, sample), fontsize=9)
         figure.colorbar(image, ax=ax, pad=0.01, fraction=0.04)
     _time_axis(axes[-1], t, labels, max_labels)
     if layout is None:
-        _fixed_margins(figure, labels is not None)
+        _fixed_margins(figure, labels is not None, colorbar=True)
+    for ax in axes:  # every unit labelled where the rows are tall enough (9 pt each)
+        rows_fit = ax.get_position().height * figure.get_size_inches()[1] * 72 / 9
+        if len(chosen) <= min(16, rows_fit):
+            ax.set_yticks(range(len(chosen)))
+            ax.set_yticklabels([str(u) for u in chosen], fontsize=7)
     return figure
 
 

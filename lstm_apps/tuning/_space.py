@@ -18,10 +18,15 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["DEFAULT_CELLS", "PARAMS", "Param", "Spec", "expand_cells", "resolve_space"]
+__all__ = [
+    "CHRONO_T_MAX", "DEFAULT_CELLS", "PARAMS", "Param", "Spec", "expand_cells", "resolve_space",
+]
 
 #: Cells searched by default: the three lstm_apps cells and the Keras baselines.
 DEFAULT_CELLS = ("standard", "peephole", "coupled", "keras_lstm", "gru")
+#: Default choices of `chrono_t_max`: 0 (off: the usual forget bias), then
+#: chrono initialisation with memory timescales spread up to 100 or 1000 steps.
+CHRONO_T_MAX = (0, 100, 1000)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +58,9 @@ PARAMS: dict[str, Param] = {
               "gradient clipping by norm, 0 = off"),
         Param("unit_forget_bias", "bool", (True, False),
               "forget-gate bias initialised to 1 (not drawn for gru)"),
+        Param("chrono_t_max", "choice", CHRONO_T_MAX,
+              "chrono initialisation's T_max (Tallec & Ollivier 2018), 0 = off; drawn only "
+              "for the lstm_apps cells with a forget gate"),
     )
 }
 
@@ -172,6 +180,14 @@ def _resolve_one(param: Param, value: Any) -> Spec:
     name = param.name
     if param.kind == "choice" and name == "cell":
         values = expand_cells(value, "cells")
+        return Spec(name, "choice", values, fixed=len(values) == 1)
+    if name == "chrono_t_max":  # 0 (off) or integers >= 2
+        items = [value] if _is_number(value) else value
+        if not _sequence(items) or not all(
+            _is_number(v) and float(v).is_integer() and (v == 0 or v >= 2) for v in items
+        ):
+            raise _bad(name, "0 (off), an integer >= 2 or a non-empty sequence of them", value)
+        values = tuple(dict.fromkeys(int(v) for v in items))
         return Spec(name, "choice", values, fixed=len(values) == 1)
     if param.kind == "choice":  # clipnorm: non-negative numbers
         items = [value] if _is_number(value) else value

@@ -15,8 +15,12 @@ and draws the tunable ones in `build(hp)`. Defaults and ranges:
 | `learning_rate`     | 1e-4..1e-2, log scale                         | `hp.Float(sampling="log")` |
 | `clipnorm`          | 0 (off), 1, 5                                 | `hp.Choice`    |
 | `unit_forget_bias`  | True, False; not drawn for gru (no forget gate) | `hp.Boolean` (1) |
+| `chrono_t_max`      | 0 (off), 100, 1000; lstm_apps cells with f    | `hp.Choice` (2) |
 
 (1) inside `hp.conditional_scope("cell", <the cells other than gru>)`.
+(2) chrono initialisation (Tallec & Ollivier 2018, `lstm_apps.cells.ChronoInitializer`),
+drawn inside `hp.conditional_scope("cell", <the lstm_apps cells with a forget gate>)`
+when the search has other cells; 0 becomes `chrono_t_max=None` in the config.
 
 Only the settings that are fields of the recipe's config are tuned: the
 forecast recipe tunes `cell`, `units`, `layers`, `dropout` and
@@ -100,7 +104,7 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         data: Data passed to the recipe's `run` (recipe-specific; None: the
             config's own data source).
         cells, units, layers, bidirectional, dropout, recurrent_dropout,
-            learning_rate, clipnorm, unit_forget_bias: The search range of
+            learning_rate, clipnorm, unit_forget_bias, chrono_t_max: The search range of
             each setting (see the module docstring); `cells` is drawn as the
             hyperparameter "cell".
         name: Name of the hypermodel.
@@ -139,6 +143,7 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         learning_rate: Any = DEFAULT,
         clipnorm: Any = DEFAULT,
         unit_forget_bias: Any = DEFAULT,
+        chrono_t_max: Any = DEFAULT,
         name: str | None = None,
     ) -> None:
         super().__init__(name=name)
@@ -155,7 +160,7 @@ class RecipeHyperModel(keras_tuner.HyperModel):
             "cell": cells, "units": units, "layers": layers, "bidirectional": bidirectional,
             "dropout": dropout, "recurrent_dropout": recurrent_dropout,
             "learning_rate": learning_rate, "clipnorm": clipnorm,
-            "unit_forget_bias": unit_forget_bias,
+            "unit_forget_bias": unit_forget_bias, "chrono_t_max": chrono_t_max,
         }
         user = {k: v for k, v in given.items() if v is not DEFAULT}
         fields = [f.name for f in dataclasses.fields(self.config_class)]
@@ -188,6 +193,8 @@ class RecipeHyperModel(keras_tuner.HyperModel):
     def _replace(self, values: dict[str, Any], **overrides: Any) -> Any:
         if "clipnorm" in values:
             values["clipnorm"] = float(values["clipnorm"]) or None
+        if "chrono_t_max" in values:
+            values["chrono_t_max"] = int(values["chrono_t_max"]) or None
         for key in ("units", "layers"):
             if key in values:
                 values[key] = int(values[key])
@@ -205,7 +212,8 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         """Registers the search space on `hp`; returns the drawn values by config field.
 
         `unit_forget_bias` is drawn only when the cell is not "gru" (a GRU has
-        no forget gate), inside `hp.conditional_scope("cell", ...)`.
+        no forget gate), and `chrono_t_max` only for the lstm_apps cells with
+        a forget gate, inside `hp.conditional_scope("cell", ...)`.
         """
         base = self.base_config
         values: dict[str, Any] = {}
@@ -218,9 +226,12 @@ class RecipeHyperModel(keras_tuner.HyperModel):
             default = getattr(base, name)
             if name == "clipnorm":
                 default = float(default or 0.0)
-            if name == "unit_forget_bias":
+            if name == "chrono_t_max":
+                default = int(default or 0)
+            if name in ("unit_forget_bias", "chrono_t_max"):
                 cells = cell_spec.values if cell_spec is not None else (base.cell,)
-                lstm_cells = [c for c in cells if c != "gru"]
+                keep = _has_forget_gate if name == "chrono_t_max" else (lambda c: c != "gru")
+                lstm_cells = [c for c in cells if keep(c)]
                 if not lstm_cells:
                     continue
                 if cell_spec is not None and len(lstm_cells) < len(cells):
@@ -299,6 +310,18 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         if "val_loss" in history and restore_best and history["val_loss"].notna().any():
             return history.loc[history["val_loss"].idxmin()]
         return history.iloc[-1]
+
+
+def _has_forget_gate(cell: str) -> bool:
+    """Whether an lstm_apps cell has a forget gate (False for keras_lstm and gru)."""
+    if cell in BASELINE_CELLS:
+        return False
+    from lstm_apps import cells
+
+    try:
+        return bool(cells.create(cell, 1).spec.forget_gate)
+    except (ValueError, AttributeError):  # not an LSTM-family cell
+        return False
 
 
 def _float(value: Any) -> float:
