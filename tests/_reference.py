@@ -91,15 +91,19 @@ def run_reference(variant, weights, x, mask=None, go_backwards=False, h0=None, c
     return np.stack(outs, 1), h, c
 
 
+_NAMES = {
+    "input_gate_peephole_weights": "p_i",
+    "forget_gate_peephole_weights": "p_f",
+    "output_gate_peephole_weights": "p_o",
+}
+
+
+def reference_name(variable) -> str:
+    """The key of `run_reference`'s `weights` that holds the cell weight `variable`."""
+    key = variable.path.split("/")[-1]
+    return _NAMES.get(key, key)
+
+
 def weights_of(cell) -> dict:
     """The cell's weights as a dict of float64 arrays under the reference's names."""
-    names = {
-        "input_gate_peephole_weights": "p_i",
-        "forget_gate_peephole_weights": "p_f",
-        "output_gate_peephole_weights": "p_o",
-    }
-    out = {}
-    for w in cell.weights:
-        key = w.path.split("/")[-1]
-        out[names.get(key, key)] = np.asarray(w.numpy(), dtype="float64")
-    return out
+    return {reference_name(w): np.asarray(w.numpy(), dtype="float64") for w in cell.weights}

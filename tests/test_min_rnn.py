@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import keras
 import numpy as np
 import pytest
@@ -194,57 +189,6 @@ def test_unit_forget_bias_initialises_the_keep_gates():
     gru.build((None, 2))
     np.testing.assert_array_equal(_np(lstm.bias), [1, 1, 1, 0, 0, 0, 0, 0, 0])
     np.testing.assert_array_equal(_np(gru.bias), [-1, -1, -1, 0, 0, 0])
-
-
-_LOADER = textwrap.dedent(
-    """
-    import sys
-    import numpy as np
-    import keras
-    import lstm_apps  # the only import the user needs
-
-    folder = sys.argv[1]
-    data = np.load(f"{folder}/data.npz")
-    for name in sys.argv[2:]:
-        model = keras.saving.load_model(f"{folder}/{name}.keras")
-        np.save(f"{folder}/{name}.npy", keras.ops.convert_to_numpy(model(data["x"])))
-    print("loaded", len(sys.argv) - 2)
-    """
-)
-
-
-def save_and_load_in_fresh_process(tmp_path, names, units=4):
-    """Saves a model per cell name (lstm_apps.LSTM, a Bidirectional ScanRNN and
-    a plain keras RNN) and checks a fresh Python process predicts the same."""
-    rng = np.random.default_rng(5)
-    x = rng.normal(size=(3, 6, 3)).astype("float32")
-    np.savez(tmp_path / "data.npz", x=x)
-    expected = {}
-    for name in names:
-        inputs = keras.Input((6, 3))
-        h = lstm_apps.LSTM(units, name, return_sequences=True)(inputs)
-        h = keras.layers.Bidirectional(ScanRNN(cells.create(name, units), return_sequences=True))(h)
-        h = keras.layers.RNN(cells.create(name, units))(h)
-        model = keras.Model(inputs, keras.layers.Dense(2)(h))
-        model.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in model.weights])
-        expected[name] = _np(model(x))
-        model.save(tmp_path / f"{name}.keras")
-    env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
-    result = subprocess.run(
-        [sys.executable, "-c", _LOADER, str(tmp_path), *names],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert f"loaded {len(names)}" in result.stdout
-    for name, want in expected.items():
-        np.testing.assert_allclose(np.load(tmp_path / f"{name}.npy"), want, rtol=1e-6, atol=1e-6)
-
-
-def test_save_and_load_in_fresh_process(tmp_path):
-    save_and_load_in_fresh_process(tmp_path, list(NAMES))
 
 
 @pytest.mark.parametrize("name", [*NAMES, "mlstm"])

@@ -43,8 +43,18 @@ def _eager_and_graph_grads(layer, x, signature):
     return grads(x), graph(x)
 
 
-@pytest.mark.parametrize("name", cells.names("lstm"))
-@pytest.mark.parametrize("units", [5, 70])  # the chunked loop, and one step per iteration
+#: The cells of distinct structure (peepholes, coupled gates, the gate
+#: recurrence's third state); the other variants drop a gate or an
+#: activation from the same step.
+_DISTINCT = ["standard", "peephole", "coupled", "fgr"]
+
+
+@pytest.mark.parametrize(
+    "name, units",
+    # Every cell in the chunked loop (5 units); one step per iteration (70
+    # units, the same step's ops in another loop) for the distinct ones.
+    [(name, 5) for name in cells.names("lstm")] + [(name, 70) for name in _DISTINCT],
+)
 def test_graph_gradients_with_unknown_batch_match_eager(name, units):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(3, 20, 4)).astype("float32")

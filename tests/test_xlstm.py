@@ -16,7 +16,6 @@ from keras import ops
 import lstm_apps
 from lstm_apps import cells
 from lstm_apps.cells import MLSTMCell, ScanRNN, SLSTMCell
-from tests.test_min_rnn import save_and_load_in_fresh_process
 
 BACKEND = keras.backend.backend()
 # The tests marked `backend` also run under JAX and torch (.ci/run); the
@@ -304,10 +303,6 @@ def test_registered_by_name():
     assert tuple(layer(np.zeros((2, 3, 5), "float32")).shape) == (2, 8)
     assert layer.cell.num_heads == 4
     assert lstm_apps.LSTM.from_config(layer.get_config()).cell.num_heads == 4
-
-
-def test_save_and_load_in_fresh_process(tmp_path):
-    save_and_load_in_fresh_process(tmp_path, ["slstm", "mlstm"])
 
 
 def test_slstm_gate_trace_shows_stabilised_gates_normaliser_and_stabiliser():
