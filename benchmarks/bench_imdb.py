@@ -1,23 +1,36 @@
-"""IMDB sentiment benchmark: test accuracy, training time and peak memory per cell.
+"""IMDB sentiment benchmark: the default model and its ablations, on the full data.
 
-Trains `lstm_apps.recipes.sentiment` with its default `SentimentConfig` on all
-25,000 training reviews of `../shared/data/imdb` (22,500 for training, 2,500
-for validation), evaluates once on all 25,000 test reviews, and prints one
-row per cell: the standard, peephole and coupled lstm_apps cells and
-`keras.layers.LSTM`. Each cell runs in a fresh Python process, so its peak
-memory (max RSS) is its own and no cell warms a cache for the next.
+Trains `lstm_apps.recipes.sentiment` on all 25,000 training reviews of
+`../shared/data/imdb` (22,500 for training, 2,500 for validation), evaluates
+once on all 25,000 test reviews, and prints one row per variant: test
+accuracy, ROC AUC, validation accuracy (and the validation-to-test gap),
+best/run epochs, preparation and training minutes, CPU minutes and peak
+memory. The variants (`VARIANTS`):
 
-Target: the default config reaches 0.90 test accuracy within 20 minutes of
-training on a 2-core CPU. Timings are wall-clock and move with whatever else
-runs on the machine.
+- `default`: the default `SentimentConfig` (LSTM branch + n-gram branch);
+- `lstm_only`: the same without its n-gram branch (`branches="lstm"`);
+- `ngram_only`: the same without its LSTM branch (`branches="ngram"`);
+- `nig`, `nog`, `peephole`, `coupled`, `keras_lstm`, `gru`: the default with
+  another cell in the LSTM branch (the Greff et al. ablations: no input
+  gate, no output gate; Keras's own LSTM; a GRU);
+- `lstm_only_nig`, `lstm_only_nog`: the cell ablations without the n-gram
+  branch.
+
+Each variant runs in a fresh Python process, so its peak memory (max RSS) is
+its own and no variant warms a cache for the next.
+
+Target: the default reaches 0.90 test accuracy within 20 minutes of training
+on a 2-core CPU. Timings are wall-clock and move with whatever else runs on
+the machine: the load average is printed beside them.
 
 Usage:
 
-    python benchmarks/bench_imdb.py                        # all four cells
-    python benchmarks/bench_imdb.py --cells standard       # the default cell
-    python benchmarks/bench_imdb.py --max-train-samples 2000 --max-test-samples 2000 --epochs 1
+    python benchmarks/bench_imdb.py                                   # every variant
+    python benchmarks/bench_imdb.py --variants default,lstm_only,ngram_only
+    python benchmarks/bench_imdb.py --variants default --max-train-samples 2000 \\
+        --max-test-samples 2000 --epochs 1
 
-Each run folder lands under `--output-dir` (default `runs/bench_imdb/<cell>`),
+Each run folder lands under `--output-dir` (default `runs/bench_imdb/<variant>`),
 and the table as `results.json` beside them.
 """
 
@@ -34,11 +47,24 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "imdb"
-CELLS = ("standard", "peephole", "coupled", "keras_lstm")
+#: Variant name -> `SentimentConfig` overrides.
+VARIANTS: dict[str, dict[str, str]] = {
+    "default": {},
+    "lstm_only": {"branches": "lstm"},
+    "ngram_only": {"branches": "ngram"},
+    "nig": {"cell": "nig"},
+    "nog": {"cell": "nog"},
+    "lstm_only_nig": {"branches": "lstm", "cell": "nig"},
+    "lstm_only_nog": {"branches": "lstm", "cell": "nog"},
+    "peephole": {"cell": "peephole"},
+    "coupled": {"cell": "coupled"},
+    "keras_lstm": {"cell": "keras_lstm"},
+    "gru": {"cell": "gru"},
+}
 
 
 def _one(args: argparse.Namespace) -> None:
-    """Runs one cell in this process and prints its result as one JSON line."""
+    """Runs one variant in this process and prints its result as one JSON line."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from lstm_apps.recipes.sentiment import SentimentConfig, run
 
@@ -53,7 +79,7 @@ def _one(args: argparse.Namespace) -> None:
     }
     config = SentimentConfig(
         data=args.data,
-        cell=args.one,
+        **VARIANTS[args.one],
         output_dir=Path(args.output_dir) / args.one,
         gate_monitor=args.gate_monitor,
         verbose=args.verbose,
@@ -65,6 +91,7 @@ def _one(args: argparse.Namespace) -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB (Linux)
     row = {
         **result.metrics,
+        "load_average": round(os.getloadavg()[0], 1),
         "wall_seconds": round(wall, 1),
         "cpu_seconds": round(cpu, 1),
         "peak_rss_mib": round(peak),
@@ -75,7 +102,11 @@ def _one(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="IMDB data source")
-    parser.add_argument("--cells", default=",".join(CELLS), help="comma-separated cells")
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"comma-separated variants, of {', '.join(VARIANTS)}",
+    )
     parser.add_argument("--epochs", type=int, default=None, help="override the default epochs")
     parser.add_argument("--max-train-samples", type=int, default=None)
     parser.add_argument("--max-test-samples", type=int, default=None)
@@ -93,13 +124,17 @@ def main(argv: list[str] | None = None) -> int:
         _one(args)
         return 0
 
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variants {unknown}; expected some of {list(VARIANTS)}")
     rows = {}
-    for cell in [c.strip() for c in args.cells.split(",") if c.strip()]:
+    for variant in variants:
         command = [
             sys.executable,
             __file__,
             "--one",
-            cell,
+            variant,
             "--data",
             args.data,
             "--output-dir",
@@ -115,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         ):
             if value is not None:
                 command += [flag, str(value)]
-        print(f"== {cell}", flush=True)
+        print(f"== {variant}", flush=True)
         results = []
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as process:
@@ -125,32 +160,34 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     print(line, end="", flush=True)
         if process.returncode or not results:
-            print(f"{cell}: failed (exit code {process.returncode})", flush=True)
+            print(f"{variant}: failed (exit code {process.returncode})", flush=True)
             continue
-        rows[cell] = results[0]
+        rows[variant] = results[0]
 
     if not rows:
         return 1
-    reference = rows.get("keras_lstm", {}).get("train_seconds")
     header = (
-        f"{'cell':<11} {'test acc':>8} {'test AUC':>8} {'val acc':>7} {'best/run':>8} "
-        f"{'train min':>9} {'x keras':>7} {'CPU min':>7} {'peak GiB':>8}"
+        f"{'variant':<14} {'test acc':>8} {'test AUC':>8} {'val acc':>7} {'gap':>6} "
+        f"{'best/run':>8} {'prep min':>8} {'train min':>9} {'CPU min':>7} {'peak GiB':>8} "
+        f"{'load':>5}"
     )
     print("\n" + header + "\n" + "-" * len(header))
-    for cell, r in rows.items():
-        ratio = f"{r['train_seconds'] / reference:.2f}" if reference else "-"
+    for variant, r in rows.items():
         print(
-            f"{cell:<11} {r['test_accuracy']:>8.4f} {r['test_auc']:>8.4f} "
-            f"{r['val_accuracy']:>7.4f} {r['best_epoch']:>3}/{r['epochs_run']:<4} "
-            f"{r['train_seconds'] / 60:>9.1f} {ratio:>7} {r['cpu_seconds'] / 60:>7.1f} "
-            f"{r['peak_rss_mib'] / 1024:>8.2f}"
+            f"{variant:<14} {r['test_accuracy']:>8.4f} {r['test_auc']:>8.4f} "
+            f"{r['val_accuracy']:>7.4f} {r['val_accuracy'] - r['test_accuracy']:>+6.3f} "
+            f"{r['best_epoch']:>3}/{r['epochs_run']:<4} {r['prepare_seconds'] / 60:>8.1f} "
+            f"{r['train_seconds'] / 60:>9.1f} {r['cpu_seconds'] / 60:>7.1f} "
+            f"{r['peak_rss_mib'] / 1024:>8.2f} {r['load_average']:>5.1f}"
         )
     print(
         f"\n{next(iter(rows.values()))['train_samples']} training reviews, "
-        f"{next(iter(rows.values()))['test_samples']} test reviews. 'train min' is the "
-        "wall-clock time of fit(); 'CPU min' the CPU time of the whole run (load, train, "
-        f"test) of all threads. Load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
-        "CPUs at the end: wall-clock times are noisy when other jobs run."
+        f"{next(iter(rows.values()))['test_samples']} test reviews. 'gap' is validation "
+        "minus test accuracy; 'prep min' the vocabularies and n-gram counts, 'train min' "
+        "the wall-clock time of fit(); 'CPU min' the CPU time of the whole run (load, "
+        "prepare, train, test) of all threads; 'load' the 1-minute load average at the end "
+        f"of each run, on {os.cpu_count()} CPUs: wall-clock times are noisy when other jobs "
+        "run."
     )
     sys.path.insert(0, str(REPO))
     from lstm_apps import _io

@@ -298,3 +298,102 @@ def test_sequence_pooling_ignores_masked_steps():
     np.testing.assert_allclose(trimmed, out[:1, :2])
     with pytest.raises(ValueError, match="`mode`, expected one of"):
         imdb.SequencePooling("median")
+
+
+# ------------------------------------------------------------------- n-grams
+def test_ngram_vectorizer_counts_documents_and_gives_nb_ratios():
+    texts = ["a good film", "a good good plot", "a bad film", "bad bad acting <br /> here"]
+    labels = [1, 1, 0, 0]
+    vectorizer, ratios = imdb.make_ngram_vectorizer(texts, labels, vocab_size=100)
+    vocabulary = [str(g) for g in vectorizer.get_vocabulary()]
+    assert vocabulary[:2] == ["", "[UNK]"] and ratios.shape == (len(vocabulary),)
+    assert {"good film", "bad bad", "acting here"} <= set(vocabulary) and "br" not in vocabulary
+    assert ratios[:2].tolist() == [0.0, 0.0]
+    # "good" is in 2 of the 2 positive reviews (once each: document counts) and in no
+    # negative one; by hand: p = 2 + 1, q = 0 + 1, over the sums of p and q.
+    p = {g: 1.0 for g in vocabulary[2:]}
+    q = dict(p)
+    for text, label in zip(texts, labels):
+        for gram in imdb._ngrams(text, 2):
+            (p if label else q)[gram] += 1
+    expected = np.log((p["good"] / sum(p.values())) / (q["good"] / sum(q.values())))
+    assert ratios[vocabulary.index("good")] == pytest.approx(expected, rel=1e-5)
+    assert ratios[vocabulary.index("bad")] < 0
+    # the most frequent n-grams are kept ("a": 3 reviews; ties of 2 in text order)
+    small, _ = imdb.make_ngram_vectorizer(texts, labels, vocab_size=4)
+    assert [str(g) for g in small.get_vocabulary()] == ["", "[UNK]", "a", "a good"]
+
+
+def test_ngram_vectorizer_ids_are_the_python_ngrams():
+    # The Python counting and the layer's own n-grams agree, so every kept n-gram
+    # gets its ratio: the distinct ids of a text are exactly its kept n-grams.
+    texts = list(_frame(16)["text"]) + ["Won\u2019t <i>see</i> it again!"]
+    vectorizer, _ = imdb.make_ngram_vectorizer(texts, [i % 2 for i in range(17)], 10_000)
+    vocabulary = [str(g) for g in vectorizer.get_vocabulary()]
+    for text in texts:
+        ids = set(np.asarray(vectorizer([text]))[0].tolist()) - {0}
+        assert {vocabulary[i] for i in ids} == imdb._ngrams(text, 2)
+    words, _ = imdb.make_ngram_vectorizer(texts, [i % 2 for i in range(17)], 1000, ngrams=1)
+    assert not [g for g in words.get_vocabulary() if " " in g]
+
+
+def test_ngram_vectorizer_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="`vocab_size`, expected an integer >= 3, got 2"):
+        imdb.make_ngram_vectorizer(["a"], [1], vocab_size=2)
+    with pytest.raises(ValueError, match="`ngrams`, expected a positive integer, got 0"):
+        imdb.make_ngram_vectorizer(["a"], [1], ngrams=0)
+    with pytest.raises(ValueError, match="one label per text"):
+        imdb.make_ngram_vectorizer(["a", "b"], [1])
+
+
+def test_ngram_bag_is_nb_weighted_logistic_regression():
+    from lstm_apps.layers.text import NGramBag
+
+    rng = np.random.default_rng(0)
+    ids = np.array([[2, 5, 5, 3, 0, 0], [4, 1, 1, 0, 0, 0], [6, 6, 6, 6, 6, 2]])
+    scale = rng.normal(size=7).astype("float32")
+    scale[:2] = 0.0
+    kernel = rng.normal(size=(7, 2)).astype("float32")
+    bag = NGramBag(7, units=2)
+    bag.build((None, None))
+    bag.set_scale(scale)
+    bag.kernel.assign(kernel)
+    bag.bias.assign(np.array([0.5, -1.0], "float32"))
+    multi_hot = np.zeros((3, 7), "float32")
+    for row, values in enumerate(ids):
+        multi_hot[row, values] = 1.0
+    expected = (multi_hot * scale) @ kernel + [0.5, -1.0]
+    np.testing.assert_allclose(np.asarray(bag(ids)), expected, rtol=1e-5, atol=1e-6)
+    counts = NGramBag(7, units=2, binary=False)
+    counts.build((None, None))
+    counts.set_scale(scale)
+    counts.kernel.assign(kernel)
+    tally = np.stack([np.bincount(r, minlength=7) for r in ids]).astype("float32")
+    tally[:, 0] = 0
+    np.testing.assert_allclose(np.asarray(counts(ids)), (tally * scale) @ kernel, rtol=1e-5)
+    assert [w.name for w in bag.trainable_weights] == ["kernel", "bias"]
+    clone = NGramBag.from_config(NGramBag(7, units=2, kernel_regularizer="l2").get_config())
+    assert (clone.vocab_size, clone.units, clone.binary) == (7, 2, True)
+    assert isinstance(clone.kernel_regularizer, keras.regularizers.L2)
+    with pytest.raises(ValueError, match="`vocab_size`, expected an integer >= 2, got 1"):
+        NGramBag(1)
+    with pytest.raises(ValueError, match=r"`scale`, expected shape \(7,\), got \(3,\)"):
+        bag.set_scale(np.ones(3))
+
+
+def test_branch_sum_drops_whole_branches_in_training_only():
+    from lstm_apps.layers.text import BranchSum
+
+    a = np.full((2000, 1), 1.0, "float32")
+    b = np.full((2000, 1), 10.0, "float32")
+    layer = BranchSum(0.4, seed=0)
+    np.testing.assert_array_equal(np.asarray(layer([a, b])), 11.0)
+    out = np.asarray(layer([a, b], training=True))[:, 0]
+    assert set(out.tolist()) == {1.0, 10.0, 11.0}  # one branch or both, never none
+    alone = (out != 11.0).mean()  # 800 expected; 5 standard deviations = 0.055
+    assert 0.4 - 0.055 < alone < 0.4 + 0.055
+    assert abs((out == 1.0).mean() - (out == 10.0).mean()) < 0.07  # either branch alike
+    np.testing.assert_array_equal(np.asarray(BranchSum(0.0)([a, b], training=True)), 11.0)
+    assert BranchSum.from_config(layer.get_config()).branch_dropout == 0.4
+    with pytest.raises(ValueError, match=r"`branch_dropout`, expected a float in \[0, 1\)"):
+        BranchSum(1.0)

@@ -36,7 +36,12 @@ from typing import Any
 import keras
 import numpy as np
 
-from lstm_apps.layers.text import SequencePooling, TruncateTokens, standardize_review
+from lstm_apps.layers.text import (
+    SequencePooling,
+    TruncateTokens,
+    _standardize_str,
+    standardize_review,
+)
 
 __all__ = [
     "KERAS_SOURCE",
@@ -49,6 +54,7 @@ __all__ = [
     "load_imdb",
     "load_keras_imdb",
     "load_table",
+    "make_ngram_vectorizer",
     "make_vectorizer",
     "standardize_review",
     "stratified_split",
@@ -77,11 +83,16 @@ def make_vectorizer(
     batch (index 1 is the out-of-vocabulary token); `TruncateTokens` then cuts
     or pads them to a fixed length.
 
+    The vocabulary is what `TextVectorization.adapt` would keep (the most
+    frequent words, ties in reverse text order), counted in Python with the
+    same standardisation, which is several times faster than `adapt` on a
+    busy CPU.
+
     Args:
         texts: The training texts (raw strings).
         vocab_size: Size of the vocabulary, padding and OOV tokens included
             (an integer >= 3).
-        batch_size: Texts per batch while adapting.
+        batch_size: Unused; kept for callers that pass it.
 
     Returns:
         The adapted `keras.layers.TextVectorization` layer, named
@@ -105,15 +116,25 @@ def make_vectorizer(
             "Received an invalid value for argument `texts`, expected a non-empty "
             f"1-D sequence of strings, got shape {texts.shape}."
         )
+    from collections import Counter
+
+    counts: Counter = Counter()
+    for text in texts:
+        counts.update(_standardize_str(str(text)).split())
+    # adapt()'s order: most frequent first, ties in reverse text order
+    ranked = sorted(counts.items(), key=lambda item: (item[1], item[0]), reverse=True)
+    vocabulary = [str(word) for word, _ in ranked[: vocab_size - 2]]
     vectorizer = keras.layers.TextVectorization(
         max_tokens=vocab_size,
         standardize=standardize_review,
         output_mode="int",
+        vocabulary=vocabulary or None,
         name="vectorizer",
     )
-    import tensorflow as tf  # adapt() streams a dataset of string batches
+    if not vocabulary:  # nothing to count: adapt() gives the empty vocabulary of Keras
+        import tensorflow as tf
 
-    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(texts.astype(str)).batch(batch_size))
+        vectorizer.adapt(tf.data.Dataset.from_tensor_slices(texts.astype(str)).batch(batch_size))
     logger.info(
         "Adapted the vocabulary on %d texts: %d tokens kept (vocab_size=%d)",
         len(texts),
@@ -121,6 +142,96 @@ def make_vectorizer(
         vocab_size,
     )
     return vectorizer
+
+
+def _ngrams(text: str, ngrams: int) -> set[str]:
+    """The distinct 1- to `ngrams`-grams of a review, as `TextVectorization` joins them."""
+    words = _standardize_str(text).split()
+    grams = set(words)
+    for n in range(2, ngrams + 1):
+        grams.update(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    return grams
+
+
+def make_ngram_vectorizer(
+    texts: Sequence[str] | np.ndarray,
+    labels: Sequence[int] | np.ndarray,
+    vocab_size: int = 100000,
+    ngrams: int = 2,
+    alpha: float = 1.0,
+) -> tuple[keras.layers.TextVectorization, np.ndarray]:
+    """An n-gram `TextVectorization` and the naive Bayes weight of each n-gram.
+
+    Counts, in one pass over the training texts, in how many positive and
+    negative reviews each 1- to `ngrams`-gram occurs; keeps the
+    `vocab_size - 2` most frequent; and returns a vectoriser with that
+    vocabulary (`output_mode="int"`, the same `standardize_review`) and the
+    log-count ratios `r = log((p / |p|_1) / (q / |q|_1))` of Wang & Manning
+    (2012), where `p` and `q` are the counts plus `alpha` (0 for the padding
+    and out-of-vocabulary ids). Counting in Python is about four times faster
+    than `TextVectorization.adapt` with n-grams.
+
+    Args:
+        texts: The training texts (raw strings).
+        labels: Their 0/1 labels.
+        vocab_size: Ids kept, padding and OOV included (an integer >= 3).
+        ngrams: Longest n-gram (1: words only).
+        alpha: Smoothing count of the ratios.
+
+    Returns:
+        `(vectorizer, ratios)`: the `TextVectorization` layer, named
+        `"ngram_vectorizer"`, and a float32 array of shape
+        `(vectorizer.vocabulary_size(),)`.
+
+    Example:
+
+    >>> from lstm_apps.data.imdb import make_ngram_vectorizer
+    >>> vectorizer, ratios = make_ngram_vectorizer(
+    ...     ["a good film", "a bad film", "good good"], [1, 0, 1], vocab_size=20)
+    >>> vocabulary = [str(gram) for gram in vectorizer.get_vocabulary()]
+    >>> vocabulary[:6]
+    ['', '[UNK]', 'a', 'film', 'good', 'a bad']
+    >>> bool(ratios[vocabulary.index("good")] > 0 > ratios[vocabulary.index("bad")])
+    True
+    """
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 3:
+        raise ValueError(
+            "Received an invalid value for argument `vocab_size`, expected an integer "
+            f">= 3, got {vocab_size!r}."
+        )
+    if isinstance(ngrams, bool) or not isinstance(ngrams, int) or ngrams < 1:
+        raise ValueError(
+            "Received an invalid value for argument `ngrams`, expected a positive integer, "
+            f"got {ngrams!r}."
+        )
+    texts, labels = _checked(texts, labels, "make_ngram_vectorizer")
+    from collections import Counter
+
+    counts = (Counter(), Counter())  # negative, positive
+    for text, label in zip(texts, labels):
+        counts[int(label)].update(_ngrams(str(text), ngrams))
+    total = counts[0] + counts[1]
+    # most frequent first; ties by the n-gram itself, so the order is reproducible
+    ranked = sorted(total.items(), key=lambda item: (-item[1], item[0]))[: vocab_size - 2]
+    vocabulary = [str(gram) for gram, _ in ranked]
+    if not vocabulary:
+        raise ValueError("Received texts without a single token after standardisation.")
+    p = np.array([counts[1][g] for g in vocabulary], "float64") + alpha
+    q = np.array([counts[0][g] for g in vocabulary], "float64") + alpha
+    ratios = np.log((p / p.sum()) / (q / q.sum()))
+    ratios = np.concatenate([[0.0, 0.0], ratios]).astype("float32")
+    vectorizer = keras.layers.TextVectorization(
+        standardize=standardize_review,
+        ngrams=ngrams if ngrams > 1 else None,
+        output_mode="int",
+        vocabulary=vocabulary,
+        name="ngram_vectorizer",
+    )
+    logger.info(
+        "Counted %d distinct n-grams (n <= %d) in %d texts; kept %d",
+        len(total), ngrams, len(texts), len(vocabulary),
+    )
+    return vectorizer, ratios
 
 
 def vectorize(

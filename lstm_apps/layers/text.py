@@ -10,6 +10,12 @@ on the model floor and are registered with Keras's serialization as soon as
 - `TruncateTokens`: keeps the first or the last `max_len` token ids of each
   row.
 - `SequencePooling`: max / mean pooling over the unmasked time steps.
+- `NGramBag`: a bag of n-grams (each distinct n-gram of a review once),
+  optionally scaled by fixed per-n-gram weights (naive Bayes log-count
+  ratios), times a trainable kernel: NB logistic regression when `units=1`.
+- `BranchSum`: sums the logits of several branches; in training it drops one
+  branch at a time for a share of the reviews, so that each branch also
+  learns to classify alone.
 - `check_max_len`: the check of a `max_len` argument, shared with the
   sentiment recipe's config.
 """
@@ -24,7 +30,14 @@ import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["SequencePooling", "TruncateTokens", "check_max_len", "standardize_review"]
+__all__ = [
+    "BranchSum",
+    "NGramBag",
+    "SequencePooling",
+    "TruncateTokens",
+    "check_max_len",
+    "standardize_review",
+]
 
 
 def check_max_len(max_len: Any) -> int:
@@ -264,3 +277,176 @@ class SequencePooling(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "mode": self.mode}
+
+
+@keras.saving.register_keras_serializable(package="lstm_apps")
+class NGramBag(keras.layers.Layer):
+    """A linear bag of n-grams over token ids: `sum_g scale[g] * kernel[g] + bias`.
+
+    The input is a batch of n-gram ids padded with 0 (what a
+    `TextVectorization(ngrams=2, output_mode="int")` gives; id 1, the
+    out-of-vocabulary token, has no weight of its own when `scale[1] == 0`).
+    With `binary=True` each distinct id of a row counts once, as in the
+    binarised features of NBSVM (Wang & Manning, 2012). `scale` is a fixed
+    (non-trainable) weight per id, all ones unless set, e.g. to naive Bayes
+    log-count ratios with `set_scale`; `kernel` is trainable. With `units=1`
+    the layer is the logit of NB-weighted logistic regression.
+
+    Args:
+        vocab_size: Number of ids (padding and OOV included), an integer >= 2.
+        units: Output features per row. Default: 1.
+        binary: Count each distinct id of a row once. Default: `True`.
+        kernel_regularizer: Regularizer of the kernel (e.g. `"l2"` or
+            `keras.regularizers.L2(2e-4)`).
+        **kwargs: Base layer arguments.
+
+    Call arguments:
+        ids: Integer tensor `(batch, timesteps)`, 0 for padding.
+
+    Returns:
+        Float tensor `(batch, units)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from lstm_apps.layers.text import NGramBag
+    >>> bag = NGramBag(6)
+    >>> bag.build((None, None))
+    >>> bag.set_scale(np.array([0, 0, 1, 2, 3, 4], "float32"))
+    >>> _ = bag.kernel.assign(np.ones((6, 1), "float32"))
+    >>> np.asarray(bag(np.array([[2, 2, 5, 0], [3, 1, 0, 0]]))).tolist()
+    [[5.0], [2.0]]
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        units: int = 1,
+        binary: bool = True,
+        kernel_regularizer: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        for name, value, low in (("vocab_size", vocab_size, 2), ("units", units, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(
+                    f"Received an invalid value for argument `{name}`, expected an integer "
+                    f">= {low}, got {value!r}."
+                )
+        self.vocab_size = vocab_size
+        self.units = units
+        self.binary = bool(binary)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+
+    def build(self, input_shape: Sequence[int | None]) -> None:
+        self.scale = self.add_weight(
+            name="scale", shape=(self.vocab_size,), initializer="ones", trainable=False
+        )
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(self.vocab_size, self.units),
+            initializer="zeros",
+            regularizer=self.kernel_regularizer,
+        )
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+
+    def set_scale(self, scale: Any) -> None:
+        """Sets the fixed per-id weights (shape `(vocab_size,)`)."""
+        scale = np.asarray(scale, dtype="float32")
+        if scale.shape != (self.vocab_size,):
+            raise ValueError(
+                "Received an invalid value for argument `scale`, expected shape "
+                f"({self.vocab_size},), got {scale.shape}."
+            )
+        self.scale.assign(scale)
+
+    def call(self, ids: Any) -> Any:
+        ids = ops.cast(ids, "int32")
+        keep = ops.not_equal(ids, 0)
+        if self.binary:  # a row's repeated ids count once: keep the first of each run
+            ids = ops.sort(ids, axis=1)
+            keep = ops.concatenate(
+                [ops.ones_like(ids[:, :1], dtype="bool"), ops.not_equal(ids[:, 1:], ids[:, :-1])],
+                axis=1,
+            )
+            keep = ops.logical_and(keep, ops.not_equal(ids, 0))
+        weights = ops.cast(keep, self.compute_dtype) * ops.take(self.scale, ids, axis=0)
+        vectors = ops.take(self.kernel, ids, axis=0)  # (batch, timesteps, units)
+        return ops.sum(vectors * ops.expand_dims(weights, -1), axis=1) + self.bias
+
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple:
+        return (input_shape[0], self.units)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "vocab_size": self.vocab_size,
+            "units": self.units,
+            "binary": self.binary,
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+        }
+
+
+@keras.saving.register_keras_serializable(package="lstm_apps")
+class BranchSum(keras.layers.Layer):
+    """Sums the logits of several branches, dropping whole branches in training.
+
+    At inference the output is the plain sum. In training, each row keeps all
+    branches with probability `1 - branch_dropout`; otherwise all but one
+    branch, drawn at random, are zeroed for that row, so that every branch
+    also learns to classify alone instead of leaning on the others.
+
+    Args:
+        branch_dropout: Share of the rows in [0, 1) that see a single branch.
+        seed: Seed of the draws.
+        **kwargs: Base layer arguments.
+
+    Call arguments:
+        logits: A list of tensors `(batch, 1)`, one per branch.
+        training: Python boolean, training mode.
+
+    Returns:
+        Tensor `(batch, 1)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from lstm_apps.layers.text import BranchSum
+    >>> a, b = np.ones((2, 1), "float32"), np.full((2, 1), 2.0, "float32")
+    >>> np.asarray(BranchSum(0.5)([a, b])).tolist()
+    [[3.0], [3.0]]
+    """
+
+    def __init__(self, branch_dropout: float = 0.0, seed: int | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        if (
+            isinstance(branch_dropout, bool)
+            or not isinstance(branch_dropout, (int, float))
+            or not 0.0 <= branch_dropout < 1.0
+        ):
+            raise ValueError(
+                "Received an invalid value for argument `branch_dropout`, expected a float "
+                f"in [0, 1), got {branch_dropout!r}."
+            )
+        self.branch_dropout = float(branch_dropout)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, logits: Sequence[Any], training: bool | None = None) -> Any:
+        if len(logits) < 2 or not training or self.branch_dropout == 0.0:
+            return sum(logits[1:], logits[0])
+        n = len(logits)
+        batch = ops.shape(logits[0])[0]
+        single = keras.random.uniform((batch, 1), seed=self.seed_generator) < self.branch_dropout
+        chosen = ops.floor(keras.random.uniform((batch, 1), seed=self.seed_generator) * n)
+        total = ops.zeros_like(logits[0])
+        for index, logit in enumerate(logits):
+            kept = ops.logical_or(ops.logical_not(single), ops.equal(chosen, float(index)))
+            total = total + ops.where(kept, logit, ops.zeros_like(logit))
+        return total
+
+    def compute_output_shape(self, input_shape: Sequence[Sequence[int | None]]) -> tuple:
+        return tuple(input_shape[0])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "branch_dropout": self.branch_dropout, "seed": self.seed}

@@ -1,11 +1,23 @@
 """IMDB sentiment from raw review text: `run(SentimentConfig(...)) -> SentimentResult`.
 
-The model reads raw strings: a `TextVectorization` layer (adapted on the
-training split only), `TruncateTokens` (the last `max_len` tokens by
-default), an embedding, one or more recurrent layers of any lstm_apps cell
-(or `keras.layers.LSTM` / `keras.layers.GRU` as baselines), masked pooling
-over time and a sigmoid output. It is trained and saved as one piece, so
-`load_model("model.keras")` gives back a model that takes text, in any process.
+The model reads raw strings along two branches whose logits are summed
+before the sigmoid output:
+
+- the LSTM branch: a `TextVectorization` layer of words (adapted on the
+  training split only), `TruncateTokens` (the last `max_len` tokens by
+  default), an embedding, one or more recurrent layers of any lstm_apps cell
+  (or `keras.layers.LSTM` / `keras.layers.GRU` as baselines), masked pooling
+  over time and a linear unit;
+- the n-gram branch: the distinct words and word pairs of the whole review
+  (an n-gram `TextVectorization`), each weighted by its fixed naive Bayes
+  log-count ratio and a trainable weight (`NGramBag`): NB logistic
+  regression, as in NBSVM (Wang & Manning, 2012).
+
+`BranchSum` shows 30% of the training reviews one branch only, so that the
+LSTM learns to classify alone too. `branches="lstm"` or `"ngram"` keeps one
+branch (the ablations of `benchmarks/bench_imdb.py`). The model is trained
+and saved as one piece, so `load_model("model.keras")` gives back a model
+that takes text, in any process.
 
 Training batches reviews of similar length together (bucketing): every batch
 is only as long as its longest review, which makes an epoch about twice as
@@ -49,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import keras
 
 __all__ = [
+    "BRANCHES",
     "POOLINGS",
     "SentimentConfig",
     "SentimentResult",
@@ -62,6 +75,9 @@ logger = logging.getLogger(__name__)
 
 #: Ways to turn the recurrent outputs into one vector per review.
 POOLINGS = ("max", "mean", "max_mean", "last")
+
+#: Which parts the model has: both (the default), or one alone (the ablations).
+BRANCHES = ("lstm+ngram", "lstm", "ngram")
 
 # Reviews are grouped into pools of this many batches, sorted by length
 # within a pool and cut into batches; the batch order is then shuffled.
@@ -78,8 +94,9 @@ class SentimentConfig:
 
     The defaults are the benchmarked configuration (`benchmarks/bench_imdb.py`):
     a bidirectional standard LSTM with 64 units per direction over the last 400
-    tokens, max pooling, 10,000 words, Adam with weight averaging (EMA), 6
-    epochs at most.
+    tokens, max pooling, 10,000 words, beside a bag of the 100,000 most
+    frequent words and word pairs with naive Bayes weights; Adam with weight
+    averaging (EMA), 6 epochs at most, the epoch of best validation accuracy.
 
     Args:
         data: `"keras"` (`keras.datasets.imdb`, downloads), an `aclImdb`
@@ -93,6 +110,8 @@ class SentimentConfig:
             holds a run is refused unless `lstm_apps._runs.policy` says
             "overwrite" or "resume" (`lstm-apps sentiment` makes a fresh
             folder under its `--output-dir` for each run).
+        branches: `"lstm+ngram"` (both branches, logits summed), `"lstm"` or
+            `"ngram"` (one alone: the ablations).
         cell: An lstm_apps cell or variant (`lstm_apps.cells.names()`), or
             `"keras_lstm"` / `"gru"` for Keras's own layers.
         units: Units per recurrent layer (per direction).
@@ -104,6 +123,13 @@ class SentimentConfig:
         truncating: `"pre"` keeps the end of long reviews, `"post"` the start.
         pooling: `"max"`, `"mean"`, `"max_mean"` (both, concatenated) over the
             masked time steps, or `"last"` (the final state).
+        ngrams: Longest n-gram of the n-gram branch (2: words and word pairs).
+        ngram_vocab_size: N-grams kept (the most frequent in the training
+            reviews; padding and OOV included).
+        ngram_l2: L2 penalty of the n-gram weights (per review; 2e-4 is
+            scikit-learn's `C=0.1` for 22,500 reviews).
+        branch_dropout: Share of the training reviews that see one branch
+            only, drawn at random (`BranchSum`); 0 trains the sum alone.
         dropout: Dropout rate on the inputs of each recurrent layer (one mask
             per sequence, so whole embedding channels drop) and before the
             output layer.
@@ -149,6 +175,10 @@ class SentimentConfig:
     text_column: str = _help("text column of table sources", default="text")
     label_column: str = _help("label column of table sources", default="label")
     output_dir: str | os.PathLike = _help("the run folder", default="runs/sentiment")
+    branches: str = _help(
+        "model parts: 'lstm+ngram' (both, logits summed), 'lstm' or 'ngram' alone",
+        default="lstm+ngram",
+    )
     cell: str = _help("cell name, or 'keras_lstm' / 'gru'", default="standard")
     units: int = _help("units per recurrent layer and direction", default=64)
     layers: int = _help("stacked recurrent layers", default=1)
@@ -158,6 +188,12 @@ class SentimentConfig:
     max_len: int = _help("tokens kept per review", default=400)
     truncating: str = _help("'pre' keeps the end of long reviews, 'post' the start", default="pre")
     pooling: str = _help("pooling over time: max, mean, max_mean or last", default="max")
+    ngrams: int = _help("longest n-gram of the n-gram branch (1: words only)", default=2)
+    ngram_vocab_size: int = _help("n-grams kept by the n-gram branch", default=100000)
+    ngram_l2: float = _help("L2 penalty of the n-gram branch's weights", default=2e-4)
+    branch_dropout: float = _help(
+        "share of training reviews that see one branch only (lstm+ngram)", default=0.3
+    )
     dropout: float = _help("dropout on recurrent inputs and before the output", default=0.3)
     recurrent_dropout: float = _help("dropout on the recurrent state", default=0.0)
     batch_size: int = _help("reviews per batch", default=128)
@@ -202,6 +238,17 @@ class SentimentConfig:
         _check_int("vocab_size", self.vocab_size, 3, numpy=False)
         _check_choice("truncating", self.truncating, ("pre", "post"))
         _check_choice("pooling", self.pooling, POOLINGS)
+        _check_choice("branches", self.branches, BRANCHES)
+        _check_int("ngrams", self.ngrams, 1, numpy=False, expected="a positive integer")
+        _check_int("ngram_vocab_size", self.ngram_vocab_size, 3, numpy=False)
+        _check_real(
+            "ngram_l2", self.ngram_l2, 0.0, math.inf, closed_high=True, numpy=False,
+            expected="a number >= 0",
+        )
+        _check_real(
+            "branch_dropout", self.branch_dropout, 0.0, 1.0, numpy=False,
+            expected="a float in [0, 1)",
+        )
         for name in ("dropout", "recurrent_dropout"):
             value = getattr(self, name)
             _check_real(name, value, 0.0, 1.0, numpy=False, expected="a float in [0, 1)")
@@ -267,8 +314,10 @@ class SentimentResult:
         history: One row per epoch: `epoch`, `loss`, `accuracy`, `auc`,
             `val_loss`, `val_accuracy`, `val_auc`, `seconds`.
         metrics: `test_accuracy`, `test_auc`, `test_loss`, `val_accuracy`
-            (best epoch), `best_epoch`, `epochs_run`, `train_seconds`, the
-            split sizes, `vocabulary_size` and `parameters`.
+            (best epoch), `best_epoch`, `epochs_run`, `train_seconds` (of
+            `fit`), `prepare_seconds` (vocabularies, n-gram counts, model),
+            the split sizes, `vocabulary_size`, `ngram_vocabulary_size` (0
+            without the n-gram branch), `parameters`, `cell` and `branches`.
         paths: What the run wrote: `run_dir`, `model`, `metrics`, `history`,
             `config`, `tensorboard`, `learning_curves`, and `forget_gate`
             when the gate plot was drawn.
@@ -288,13 +337,38 @@ class SentimentResult:
 
 
 # ---------------------------------------------------------------------- model
-def build_model(config: SentimentConfig, vectorizer: keras.layers.TextVectorization) -> keras.Model:
+def build_model(
+    config: SentimentConfig,
+    vectorizer: keras.layers.TextVectorization,
+    ngram_vectorizer: keras.layers.TextVectorization | None = None,
+    ngram_ratios: np.ndarray | None = None,
+) -> keras.Model:
     """The end-to-end model of `config`: raw strings in, probability out.
+
+    Two branches read the same raw strings, and their logits are summed
+    before the sigmoid (`config.branches` keeps one alone, for ablations):
+
+    - the LSTM branch: word ids (`vectorizer`), `TruncateTokens`, an
+      embedding, the recurrent layers, pooling over time, dropout and a
+      linear unit;
+    - the n-gram branch: the distinct 1- to `config.ngrams`-grams of the whole
+      review (`ngram_vectorizer`), weighted by their naive Bayes log-count
+      ratios (`ngram_ratios`, fixed) and by a trainable, L2-penalised weight
+      each (`NGramBag`): NB logistic regression (Wang & Manning, 2012).
+
+    In training, `BranchSum` shows a `config.branch_dropout` share of the
+    reviews one branch only, so that the LSTM also learns to classify alone
+    instead of only correcting the n-gram branch.
 
     Args:
         config: A `SentimentConfig` (architecture fields only are used).
-        vectorizer: An adapted `TextVectorization` (see
+        vectorizer: An adapted `TextVectorization` of words (see
             `lstm_apps.data.imdb.make_vectorizer`).
+        ngram_vectorizer: The n-gram `TextVectorization` (see
+            `lstm_apps.data.imdb.make_ngram_vectorizer`). Without it, the
+            n-gram branch is a bag of the words of `vectorizer` (unweighted).
+        ngram_ratios: Fixed weight per id of `ngram_vectorizer` (the NB
+            ratios of `make_ngram_vectorizer`). Default: all ones.
 
     Returns:
         An uncompiled `keras.Model` taking a batch of strings, shape
@@ -306,16 +380,18 @@ def build_model(config: SentimentConfig, vectorizer: keras.layers.TextVectorizat
     Example:
 
     >>> import numpy as np
-    >>> from lstm_apps.data.imdb import make_vectorizer
+    >>> from lstm_apps.data.imdb import make_ngram_vectorizer, make_vectorizer
     >>> from lstm_apps.recipes.sentiment import SentimentConfig, build_model
-    >>> vectorizer = make_vectorizer(["a good film", "a bad film"], vocab_size=10)
-    >>> model = build_model(SentimentConfig(units=4, embedding_dim=8), vectorizer)
+    >>> texts, labels = ["a good film", "a bad film"], [1, 0]
+    >>> vectorizer = make_vectorizer(texts, vocab_size=10)
+    >>> ngrams, ratios = make_ngram_vectorizer(texts, labels, vocab_size=20)
+    >>> model = build_model(SentimentConfig(units=4, embedding_dim=8), vectorizer, ngrams, ratios)
     >>> model.predict(np.array(["a good film"], dtype=object), verbose=0).shape
     (1, 1)
     """
     import keras
 
-    from lstm_apps.layers import SequencePooling, TruncateTokens
+    from lstm_apps.layers.text import BranchSum, NGramBag, SequencePooling, TruncateTokens
     from lstm_apps.recipes._common import recurrent_stack
 
     if not isinstance(config, SentimentConfig):
@@ -323,33 +399,65 @@ def build_model(config: SentimentConfig, vectorizer: keras.layers.TextVectorizat
             "Received an invalid value for argument `config`, expected a "
             f"SentimentConfig, got {type(config).__name__}."
         )
-    if not isinstance(vectorizer, keras.layers.TextVectorization):
-        raise TypeError(
-            "Received an invalid value for argument `vectorizer`, expected an adapted "
-            f"keras.layers.TextVectorization, got {type(vectorizer).__name__}."
-        )
+    for name, value in (("vectorizer", vectorizer), ("ngram_vectorizer", ngram_vectorizer)):
+        if not isinstance(value, keras.layers.TextVectorization) and (
+            name == "vectorizer" or value is not None
+        ):
+            raise TypeError(
+                f"Received an invalid value for argument `{name}`, expected an adapted "
+                f"keras.layers.TextVectorization, got {type(value).__name__}."
+            )
     text = keras.Input(shape=(), dtype="string", name="text")
-    ids = vectorizer(text)
-    ids = TruncateTokens(config.max_len, config.truncating, name="truncate")(ids)
-    x = keras.layers.Embedding(
-        vectorizer.vocabulary_size(), config.embedding_dim, mask_zero=True, name="embedding"
-    )(ids)
-    for layer in recurrent_stack(
-        config.cell,
-        config.units,
-        layers=config.layers,
-        bidirectional=config.bidirectional,
-        return_sequences=config.pooling != "last",
-        dropout=config.dropout,
-        recurrent_dropout=config.recurrent_dropout,
-        seed=config.seed,
-    ):
-        x = layer(x)
-    if config.pooling != "last":
-        x = SequencePooling(config.pooling, name="pooling")(x)
-    x = keras.layers.Dropout(config.dropout, seed=config.seed, name="dropout")(x)
-    probability = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
-    return keras.Model(text, probability, name=f"sentiment_{config.cell}")
+    logits = []
+    if config.branches != "ngram":
+        ids = vectorizer(text)
+        ids = TruncateTokens(config.max_len, config.truncating, name="truncate")(ids)
+        x = keras.layers.Embedding(
+            vectorizer.vocabulary_size(), config.embedding_dim, mask_zero=True, name="embedding"
+        )(ids)
+        for layer in recurrent_stack(
+            config.cell,
+            config.units,
+            layers=config.layers,
+            bidirectional=config.bidirectional,
+            return_sequences=config.pooling != "last",
+            dropout=config.dropout,
+            recurrent_dropout=config.recurrent_dropout,
+            seed=config.seed,
+        ):
+            x = layer(x)
+        if config.pooling != "last":
+            x = SequencePooling(config.pooling, name="pooling")(x)
+        x = keras.layers.Dropout(config.dropout, seed=config.seed, name="dropout")(x)
+        logits.append(keras.layers.Dense(1, name="lstm_logit")(x))
+    if config.branches != "lstm":
+        if ngram_vectorizer is None:
+            logger.info("No n-gram vectorizer given: the n-gram branch is a bag of words")
+            bag_vectorizer = vectorizer
+        else:
+            bag_vectorizer = ngram_vectorizer
+        size = bag_vectorizer.vocabulary_size()
+        bag = NGramBag(
+            size,
+            kernel_regularizer=keras.regularizers.L2(config.ngram_l2) if config.ngram_l2 else None,
+            name="ngram_bag",
+        )
+        logits.append(bag(bag_vectorizer(text)))
+        if ngram_ratios is not None:
+            if ngram_vectorizer is None:
+                raise ValueError(
+                    "Received argument `ngram_ratios` without `ngram_vectorizer`; the ratios "
+                    "weigh the ids of `ngram_vectorizer`."
+                )
+            bag.set_scale(ngram_ratios)
+    logit = (
+        BranchSum(config.branch_dropout, seed=config.seed, name="branch_sum")(logits)
+        if len(logits) > 1
+        else logits[0]
+    )
+    probability = keras.layers.Activation("sigmoid", name="probability")(logit)
+    name = {"lstm+ngram": f"sentiment_{config.cell}_ngram", "lstm": f"sentiment_{config.cell}"}
+    return keras.Model(text, probability, name=name.get(config.branches, "sentiment_ngram"))
 
 
 def load_model(path: str | os.PathLike) -> keras.Model:
@@ -455,6 +563,14 @@ def predict_sentiment(
 
 
 # ------------------------------------------------------------------- batching
+def _token_counts(texts: np.ndarray, max_len: int) -> np.ndarray:
+    """Tokens the LSTM branch sees per text (the model's own count, OOV included)."""
+    from lstm_apps.layers.text import _standardize_str
+
+    counts = [len(_standardize_str(str(text)).split()) for text in texts]
+    return np.minimum(np.asarray(counts, dtype="int32"), max_len)
+
+
 def _length_batches(
     lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None
 ) -> list[np.ndarray]:
@@ -693,13 +809,10 @@ def run(config: SentimentConfig) -> SentimentResult:
     )
     run_dir = _runs.start(config.output_dir, config.to_dict())
     paths = {"run_dir": run_dir}
+    prepare_start = time.perf_counter()
     vectorizer = _imdb.make_vectorizer(splits.train_texts, config.vocab_size)
-    _, train_lengths = _imdb.vectorize(
-        splits.train_texts, vectorizer, config.max_len, config.truncating
-    )
-    _, val_lengths = _imdb.vectorize(
-        splits.val_texts, vectorizer, config.max_len, config.truncating
-    )
+    train_lengths = _token_counts(splits.train_texts, config.max_len)
+    val_lengths = _token_counts(splits.val_texts, config.max_len)
     train_data = _text_dataset(
         splits.train_texts, splits.train_labels, train_lengths, config.batch_size, config.seed
     )
@@ -708,7 +821,13 @@ def run(config: SentimentConfig) -> SentimentResult:
     )
     steps = math.ceil(len(splits.train_texts) / config.batch_size)
 
-    model = build_model(config, vectorizer)
+    ngram_vectorizer = ngram_ratios = None
+    if config.branches != "lstm":
+        ngram_vectorizer, ngram_ratios = _imdb.make_ngram_vectorizer(
+            splits.train_texts, splits.train_labels, config.ngram_vocab_size, config.ngrams
+        )
+    model = build_model(config, vectorizer, ngram_vectorizer, ngram_ratios)
+    prepare_seconds = time.perf_counter() - prepare_start
     ema = {}
     if config.ema_momentum is not None:
         momentum = _epoch_momentum(config.ema_momentum, steps)
@@ -736,7 +855,10 @@ def run(config: SentimentConfig) -> SentimentResult:
         keras.callbacks.TensorBoard(str(paths["tensorboard"])),
     ]
     probe = _probe(splits, val_lengths)
-    if config.gate_monitor:
+    gate_monitor = config.gate_monitor and config.branches != "ngram"
+    if config.gate_monitor and not gate_monitor:
+        logger.info("branches='ngram' has no LSTM: no gate monitoring, no forget-gate plot")
+    if gate_monitor:
         try:
             from lstm_apps.callbacks import GateMonitor
         except ImportError as error:
@@ -790,13 +912,18 @@ def run(config: SentimentConfig) -> SentimentResult:
         "best_epoch": best + 1,
         "epochs_run": len(history),
         "train_seconds": round(train_seconds, 2),
+        "prepare_seconds": round(prepare_seconds, 2),
         "test_seconds": round(time.perf_counter() - start, 2),
         "train_samples": len(splits.train_texts),
         "val_samples": len(splits.val_texts),
         "test_samples": len(splits.test_texts),
         "vocabulary_size": int(vectorizer.vocabulary_size()),
+        "ngram_vocabulary_size": (
+            int(ngram_vectorizer.vocabulary_size()) if ngram_vectorizer is not None else 0
+        ),
         "parameters": int(model.count_params()),
         "cell": config.cell,
+        "branches": config.branches,
     }
     logger.info(
         "Test accuracy %.4f, AUC %.4f, loss %.4f", test["accuracy"], test["auc"], test["loss"]
@@ -808,7 +935,7 @@ def run(config: SentimentConfig) -> SentimentResult:
     paths["learning_curves"] = _io.save_figure(
         run_dir / "plots" / "learning_curves.png", _learning_curves(history)
     )
-    if config.gate_monitor:
+    if gate_monitor:
         try:
             figure = _forget_gate_figure(
                 model, str(probe[0]), _tokens(vectorizer, probe[:1], config)[0]
