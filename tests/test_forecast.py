@@ -202,8 +202,12 @@ def test_run_compares_model_and_baselines_on_the_same_windows(tiny_run):
     assert tiny_run.metrics["mae"] == pytest.approx(mae, rel=1e-6)
     assert tiny_run.metrics["baselines"]["naive"]["mae"] == pytest.approx(
         np.abs(pred["actual"] - pred["naive"]).mean(), rel=1e-9)
-    # The model is the mean of the LSTM and the combined classical model.
-    np.testing.assert_allclose(pred["model"], (pred["lstm"] + pred["auto_ets"]) / 2, rtol=1e-6)
+    # The model is the LSTM and the classical model, weighted as calibrated.
+    weights = tiny_run.metrics["combination_weights"]
+    assert set(weights) == {"lstm", "auto_ets"} and sum(weights.values()) == pytest.approx(1)
+    np.testing.assert_allclose(
+        pred["model"], weights["lstm"] * pred["lstm"] + weights["auto_ets"] * pred["auto_ets"],
+        rtol=1e-6)
     assert 0 <= tiny_run.metrics["coverage"] <= 1
     assert tiny_run.intervals.loc["all", "coverage"] == pytest.approx(
         ((pred["actual"] >= pred["lower"]) & (pred["actual"] <= pred["upper"])).mean())
@@ -313,7 +317,7 @@ def test_gate_monitor_writes_gate_logs(tmp_path):
 # ------------------------------------------------------------------ CLI
 #: `lstm-apps forecast` options of a run of a few seconds.
 CLI_TINY = ["--length", "400", "--horizon", "4", "--units", "4", "--steps", "30",
-            "--epochs", "1", "--combine", "auto_ets", "--stride", "4", "--progress", "0"]
+            "--epochs", "1", "--combine", "auto_ets", "--stride", "4", "--verbose", "0"]
 
 
 def test_cli_forecast_prints_the_table_and_run_folder(tmp_path, capsys):
@@ -341,7 +345,7 @@ def test_cli_forecast_csv_and_errors(tmp_path, capsys):
     assert not re.search(r"\blstm\b", out.split("Test metrics")[1].splitlines()[1])
     assert main(["forecast", "--horizon", "0"]) == 2
     err = capsys.readouterr().err
-    assert "`horizon`, expected an integer >= 1, got 0" in err
+    assert "--horizon, expected an integer >= 1, got 0" in err
     assert main(["forecast", "--csv", str(path), "--date-col", "day", "--target", "sales"]) == 2
     assert "`date_col`='day', which is not a column" in capsys.readouterr().err
 
@@ -364,7 +368,7 @@ def test_default_cli_job_reaches_the_noise_floor(tmp_path, monkeypatch, capsys):
     # Its wall time (budget: 2 minutes) is measured by benchmarks/bench_forecast.py,
     # not asserted here: timings depend on the machine's load.
     monkeypatch.chdir(tmp_path)
-    assert main(["forecast", "--progress", "0"]) == 0
+    assert main(["forecast", "--verbose", "0"]) == 0
     out = capsys.readouterr().out
     run_dir = next((tmp_path / "runs" / "forecast").iterdir())
     assert out.strip().endswith(f"Run folder: {run_dir.relative_to(tmp_path)}")

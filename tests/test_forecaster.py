@@ -137,13 +137,35 @@ def test_backtest_table_and_baselines():
                                                                    "mase"]
 
 
-def test_combination_is_the_mean_of_its_members():
+def test_equal_combination_is_the_mean_of_its_members():
     y = _seasonal(120)
     model = LSTMForecaster(horizon=6, cell="keras_lstm", units=8, ensemble=1, steps=20,
                            combine=("theta", "auto_ets"), levels=()).fit(y.iloc[:100])
+    assert model.weights_ == {"lstm": 1 / 3, "theta": 1 / 3, "auto_ets": 1 / 3}
     frame = model.historical_forecasts(y, start=100, stride=6, baselines=True)
     expected = (frame["lstm"] + frame["theta"] + frame["auto_ets"]) / 3
     np.testing.assert_allclose(frame["forecast"], expected, rtol=1e-9)
+
+
+def test_calibrated_weights_favour_the_member_that_forecasts_the_held_out_end(tmp_path):
+    # An LSTM trained for one step, without the seasonal indices, forecasts a clean
+    # season far worse than AutoETS and Theta: its inverse-MSE weight, shrunk halfway
+    # to 1/3, is near 1/6.
+    y = _seasonal(120)
+    model = LSTMForecaster(horizon=6, cell="keras_lstm", units=8, ensemble=1, steps=1,
+                           combine=("theta", "auto_ets"), combine_weights="calibrated",
+                           deseasonalize=False, levels=()).fit(y.iloc[:100])
+    weights = model.weights_
+    assert list(weights) == ["lstm", "theta", "auto_ets"]
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert min(weights.values()) >= 0.5 / 3 - 1e-12  # the shrinkage's floor
+    assert weights["lstm"] < 0.25 < weights["auto_ets"]
+    frame = model.historical_forecasts(y, start=100, stride=6, baselines=True)
+    expected = sum(w * frame[name] for name, w in weights.items())
+    np.testing.assert_allclose(frame["forecast"], expected, rtol=1e-9)
+    loaded = LSTMForecaster.load(model.save(tmp_path / "forecaster"))
+    assert loaded.weights_ == weights
+    pd.testing.assert_frame_equal(loaded.predict(), model.predict())
 
 
 def test_retrain_fits_a_model_per_origin():
@@ -185,6 +207,9 @@ def test_bad_input_is_named_before_training():
         LSTMForecaster(horizon=0)
     with pytest.raises(ValueError, match="argument `combine`"):
         LSTMForecaster(horizon=3, combine=("prophet",))
+    with pytest.raises(ValueError, match=r"argument `combine_weights`, expected one of "
+                                         r"\['calibrated', 'equal'\], got 'best'"):
+        LSTMForecaster(horizon=3, combine_weights="best")
     with pytest.raises(ValueError, match="argument `levels`"):
         LSTMForecaster(horizon=3, levels=(80,))
     with pytest.raises(TypeError, match="DatetimeIndex"):

@@ -18,7 +18,7 @@ from lstm_apps.cli import main
 
 #: A forecast that trains in about a second per epoch (10 steps), the LSTM alone.
 TINY = ["--length", "400", "--horizon", "4", "--units", "4", "--combine", "none",
-        "--stride", "4", "--progress", "2", "--no-plots"]
+        "--stride", "4", "--verbose", "2", "--no-plots"]
 
 
 def strict_load(path: Path) -> object:
@@ -109,7 +109,7 @@ def test_a_read_only_folder_fails_before_any_work(tmp_path, capsys):
 
 
 def test_cli_refuses_to_reuse_a_run_folder_and_writes_readable_files(tmp_path, capsys):
-    argv = ["forecast", *TINY, "--steps", "10", "--epochs", "1", "--progress", "0",
+    argv = ["forecast", *TINY, "--steps", "10", "--epochs", "1", "--verbose", "0",
             "--output-dir", str(tmp_path), "--run-name", "r"]
     umask = os.umask(0o022)
     try:
@@ -204,7 +204,8 @@ def test_memory_resumption_keeps_the_models_that_finished(tmp_path, monkeypatch)
 
     config = memory.MemoryConfig(task="recall", lengths=(12,), marker_window=4,
                                  train_samples=64, test_samples=32, epochs=1, units=4,
-                                 output_dir=str(tmp_path), run_name="m", plots=False)
+                                 chrono=False, output_dir=str(tmp_path), run_name="m",
+                                 plots=False)
     real_train, trained = memory._train, []
 
     def interrupted_after_one(*args, **kwargs):

@@ -22,16 +22,18 @@ from lstm_apps.forecasting.metrics import (
     pinball_loss,
     winkler_score,
 )
-from lstm_apps.forecasting.model import LSTMForecaster
+from lstm_apps.forecasting.model import COMBINE_WEIGHTS, LSTMForecaster, interval_columns
 from lstm_apps.forecasting.transforms import SeriesTransform, season_from_freq
 
 __all__ = [
     "CLASSICAL",
+    "COMBINE_WEIGHTS",
     "LSTMForecaster",
     "SIMPLE",
     "SeriesTransform",
     "classical_forecasts",
     "coverage",
+    "interval_columns",
     "mase_scale",
     "metrics_table",
     "pinball_loss",

@@ -45,19 +45,14 @@ import numpy as np
 import pandas as pd
 
 from lstm_apps import _io, _runs
+from lstm_apps._validation import check_choice, check_int, check_real, check_text
 from lstm_apps.data import timeseries as ts
-from lstm_apps.forecasting import LSTMForecaster
+from lstm_apps.data.synthetic import GENERATOR
+from lstm_apps.forecasting import COMBINE_WEIGHTS, LSTMForecaster, interval_columns
 from lstm_apps.forecasting import baselines as _baselines
 from lstm_apps.forecasting import metrics as _metrics
 from lstm_apps.forecasting.metrics import metrics_table
-from lstm_apps.recipes._common import (
-    _check_choice,
-    _check_int,
-    _check_real,
-    _check_text,
-    check_cell,
-    config_to_dict,
-)
+from lstm_apps.recipes._common import check_cell, config_to_dict
 
 __all__ = [
     "BASELINES",
@@ -164,7 +159,12 @@ class ForecastConfig:
     )
     combine: tuple[str, ...] = dataclasses.field(
         default=_baselines.CLASSICAL,
-        metadata=_help("classical models averaged with the LSTM (none: the LSTM alone)"),
+        metadata=_help("classical models combined with the LSTM (none: the LSTM alone)"),
+    )
+    combine_weights: str = dataclasses.field(
+        default="equal",
+        metadata=_help("weights of the combination: equal, or calibrated (from each "
+                       "member's errors on the end of the training part)"),
     )
     # -- training
     steps: int = dataclasses.field(
@@ -211,10 +211,9 @@ class ForecastConfig:
             object.__setattr__(self, name, value)
 
         setattr_("cell", check_cell(self.cell))
-        _check_choice("synthetic", self.synthetic, list(ts.PRESETS))
-        _check_choice("fill", self.fill, ts.FILL_METHODS)
-        # a value of the wrong type is a TypeError that names its type
-        typed: dict[str, Any] = {"wrong_type": TypeError, "show_type": True}
+        check_choice("synthetic", self.synthetic, list(ts.PRESETS))
+        check_choice("fill", self.fill, ts.FILL_METHODS)
+        check_choice("combine_weights", self.combine_weights, COMBINE_WEIGHTS)
         minimums = {
             **dict.fromkeys(("horizon", "stride", "units", "layers", "ensemble", "steps",
                              "epochs", "batch_size", "calibration_origins"), 1),
@@ -225,19 +224,17 @@ class ForecastConfig:
         for name, minimum in minimums.items():
             value = getattr(self, name)
             optional = name in ("length", "season", "lookback", "calibration_origins")
-            setattr_(name, _check_int(name, value, minimum, optional=optional, **typed))
+            setattr_(name, check_int(name, value, minimum, optional=optional))
         if self.verbose > 2:
             raise ValueError(
                 f"Received an invalid value for argument `verbose`, expected 0, 1 or 2, "
                 f"got {self.verbose!r}."
             )
-        setattr_("dropout", _check_real("dropout", self.dropout, 0.0, 1.0, **typed))
-        value = _check_real(
-            "learning_rate", self.learning_rate, 0.0, 1.0, open_low=True, closed_high=True, **typed
-        )
-        setattr_("learning_rate", value)
-        value = _check_real("interval_level", self.interval_level, 0.0, 1.0, open_low=True, **typed)
-        setattr_("interval_level", value)
+        setattr_("dropout", check_real("dropout", self.dropout, 0.0, 1.0, high_open=True))
+        setattr_("learning_rate", check_real("learning_rate", self.learning_rate, 0.0, 1.0,
+                                             low_open=True))
+        setattr_("interval_level", check_real("interval_level", self.interval_level, 0.0, 1.0,
+                                              low_open=True, high_open=True))
         value = self.test_size
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
             raise TypeError(
@@ -251,7 +248,7 @@ class ForecastConfig:
                 f"baselines are scored on), got {value!r}."
             )
         for name in ("csv", "date_col", "target", "freq", "output_dir", "run_name"):
-            _check_text(name, getattr(self, name), optional=True)
+            check_text(name, getattr(self, name), optional=True)
         for name in ("covariates", "combine"):
             names = getattr(self, name)
             if names is None and name == "combine":
@@ -384,7 +381,7 @@ def load_data(config: ForecastConfig, data: Any = None) -> pd.DataFrame:
         source = f"synthetic:{config.synthetic}"
     frame.attrs["source"] = source
     if data is not None and isinstance(getattr(data, "attrs", None), dict) and (
-        data.attrs.get("generator") == "lstm_apps.data.timeseries.synthetic"
+        data.attrs.get("generator") == GENERATOR
     ):
         frame.attrs["synthetic"] = dict(data.attrs)
     return frame
@@ -435,6 +432,7 @@ def make_forecaster(config: ForecastConfig) -> LSTMForecaster:
         ensemble=config.ensemble, steps=config.steps, epochs=min(config.epochs, config.steps),
         batch_size=config.batch_size, learning_rate=config.learning_rate,
         dropout=config.dropout, combine=config.combine,
+        combine_weights=config.combine_weights,
         levels=(config.interval_level,) if config.intervals else (),
         calibration_origins=config.calibration_origins, seed=config.seed,
         verbose=config.verbose,
@@ -596,12 +594,11 @@ def run(config: ForecastConfig | None = None, data: Any = None) -> ForecastResul
         predictions = predictions.drop(columns=["lstm"])
 
     intervals, coverage = None, {}
-    pct = f"{100 * config.interval_level:g}"
     if config.intervals:
-        lower = rows[f"lower_{pct}"].to_numpy().reshape(-1, horizon)
-        upper = rows[f"upper_{pct}"].to_numpy().reshape(-1, horizon)
-        predictions = predictions.rename(columns={f"lower_{pct}": "lower",
-                                                  f"upper_{pct}": "upper"})
+        lo, hi = interval_columns(config.interval_level)
+        lower = rows[lo].to_numpy().reshape(-1, horizon)
+        upper = rows[hi].to_numpy().reshape(-1, horizon)
+        predictions = predictions.rename(columns={lo: "lower", hi: "upper"})
         inside = (actual >= lower) & (actual <= upper)
         width = upper - lower
         intervals = pd.DataFrame(
@@ -621,7 +618,7 @@ def run(config: ForecastConfig | None = None, data: Any = None) -> ForecastResul
                               + _metrics.pinball_loss(actual, upper, (1 + level) / 2)),
         }
         if abs(coverage["coverage"] - level) > 0.10:
-            logger.warning("the %s%% intervals covered %.1f%% of the test values", pct,
+            logger.warning("the %g%% intervals covered %.1f%% of the test values", 100 * level,
                            100 * coverage["coverage"])
 
     overall = table.xs("all", level="step")
@@ -641,6 +638,8 @@ def run(config: ForecastConfig | None = None, data: Any = None) -> ForecastResul
         "season": season,
         "season_source": forecaster.season_source_,
         "lookback": int(forecaster.lookback_),
+        # each member's weight in the forecast (empty: the LSTM alone)
+        "combination_weights": dict(forecaster.weights_),
         # the forecast's errors at the calibration origins (the end of the training part)
         "validation": {k: (int(v) if k == "forecasts" else _finite(v))
                        for k, v in forecaster.validation_.items()},
@@ -819,8 +818,8 @@ def forecast(
     out = model.predict(horizon, series=target, past_covariates=covariates)
     if model.levels:
         level = model.levels[0]
-        pct = f"{100 * level:g}"
-        out = out.rename(columns={f"lower_{pct}": "lower", f"upper_{pct}": "upper"})
+        lo, hi = interval_columns(level)
+        out = out.rename(columns={lo: "lower", hi: "upper"})
         out = out[["forecast", "lower", "upper"]]
         out.attrs["interval_level"] = level
         out.attrs["interval_method"] = "conformal"
