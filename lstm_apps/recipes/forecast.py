@@ -164,7 +164,8 @@ class ForecastConfig:
     combine_weights: str = dataclasses.field(
         default="equal",
         metadata=_help("weights of the combination: equal, or calibrated (from each "
-                       "member's errors on the end of the training part)"),
+                       "member's errors on the end of the training part)",
+                       choices=COMBINE_WEIGHTS),
     )
     # -- training
     steps: int = dataclasses.field(
