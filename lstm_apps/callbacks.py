@@ -53,6 +53,7 @@ import keras
 import numpy as np
 
 from lstm_apps import gates as _gates
+from lstm_apps._validation import check_int
 
 __all__ = ["IMAGE_SIZE", "GateMonitor", "histogram_buckets"]
 
@@ -77,17 +78,6 @@ _RUNTIME = {
     "_stuck": None,
     "last_trace": None,
 }
-
-
-def _positive_int(name: str, value: Any, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        expected = "a positive integer or None" if allow_none else "a positive integer"
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected {expected}, got {value!r}."
-        )
-    return int(value)
 
 
 class GateMonitor(keras.callbacks.Callback):
@@ -222,8 +212,9 @@ class GateMonitor(keras.callbacks.Callback):
                 "folder path or a keras.callbacks.TensorBoard callback, got "
                 f"{type(log_dir).__name__}."
             )
-        self.freq = _positive_int("freq", freq)
-        self.batch_freq = _positive_int("batch_freq", batch_freq, allow_none=True)
+        self.freq = check_int("freq", freq, 1, expected="a positive integer")
+        self.batch_freq = check_int("batch_freq", batch_freq, 1, optional=True,
+                                    expected="a positive integer or None")
         if (
             isinstance(image_samples, bool)
             or not isinstance(image_samples, int)
@@ -234,8 +225,9 @@ class GateMonitor(keras.callbacks.Callback):
                 f"integer >= 0, got {image_samples!r}."
             )
         self.image_samples = image_samples
-        self.image_units = _positive_int("image_units", image_units)
-        self.histogram_buckets = _positive_int("histogram_buckets", histogram_buckets)
+        self.image_units = check_int("image_units", image_units, 1, expected="a positive integer")
+        self.histogram_buckets = check_int("histogram_buckets", histogram_buckets, 1,
+                                           expected="a positive integer")
         if not isinstance(run_name, str) or not run_name or os.sep in run_name:
             raise ValueError(
                 "Received an invalid value for argument `run_name`, expected a "

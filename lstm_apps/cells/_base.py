@@ -35,6 +35,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from lstm_apps._validation import check_int, check_real
 from lstm_apps.cells._tf_gradients import same_shape_gradients
 from lstm_apps.cells.chrono import ChronoInitializer, check_chrono_t_max
 
@@ -215,26 +216,11 @@ _DropoutMixin = _keras_dropout_mixin()
 
 
 def _check_units(units: Any) -> int:
-    if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-        raise ValueError(
-            "Received an invalid value for argument `units`, expected a "
-            f"positive integer, got {units!r} (type {type(units).__name__})."
-        )
-    return units
+    return check_int("units", units, 1, expected="a positive integer")
 
 
 def _check_rate(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(
-            f"Received an invalid value for argument `{name}`, expected a "
-            f"float in [0, 1), got {value!r} (type {type(value).__name__})."
-        )
-    if not 0.0 <= float(value) < 1.0:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected a "
-            f"float in [0, 1), got {value!r}."
-        )
-    return float(value)
+    return check_real(name, value, 0.0, 1.0, high_open=True, expected="a float in [0, 1)")
 
 
 def _get_object(module: Any, name: str, value: Any) -> Any:

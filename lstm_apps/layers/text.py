@@ -308,13 +308,13 @@ class NGramBag(keras.layers.Layer):
 
     Example:
 
-    >>> import numpy as np
+    >>> import keras, numpy as np
     >>> from lstm_apps.layers.text import NGramBag
     >>> bag = NGramBag(6)
     >>> bag.build((None, None))
     >>> bag.set_scale(np.array([0, 0, 1, 2, 3, 4], "float32"))
     >>> _ = bag.kernel.assign(np.ones((6, 1), "float32"))
-    >>> np.asarray(bag(np.array([[2, 2, 5, 0], [3, 1, 0, 0]]))).tolist()
+    >>> keras.ops.convert_to_numpy(bag(np.array([[2, 2, 5, 0], [3, 1, 0, 0]]))).tolist()
     [[5.0], [2.0]]
     """
 
