@@ -768,6 +768,22 @@ def plot_memory_results(results: pd.DataFrame) -> Any:
     return fig
 
 
+def _check_frame(name: str, value: Any, columns: set[str], expected: str) -> None:
+    """A TypeError unless `value` is a DataFrame with `columns` (`expected` names it)."""
+    if not isinstance(value, pd.DataFrame) or not columns <= set(value.columns):
+        raise TypeError(f"Received an invalid value for argument `{name}`, expected {expected}.")
+
+
+def _at_length(frame: pd.DataFrame, length: int) -> pd.DataFrame:
+    """The rows of `frame` at sequence length `length`; a ValueError when there are none."""
+    rows = frame[frame["length"] == length]
+    if rows.empty:
+        raise ValueError(
+            f"Received `length`={length}, expected one of {sorted(frame['length'].unique())}."
+        )
+    return rows
+
+
 def plot_forget_curves(curves: pd.DataFrame, length: int, marker_window: int = 10) -> Any:
     """Forget gate over time at one length: mean over units, and the holding unit.
 
@@ -790,17 +806,8 @@ def plot_forget_curves(curves: pd.DataFrame, length: int, marker_window: int = 1
     """
     from matplotlib.figure import Figure
 
-    if not isinstance(curves, pd.DataFrame) or "mean_f" not in curves.columns:
-        raise TypeError(
-            "Received an invalid value for argument `curves`, expected "
-            "`MemoryResult.forget_curves`."
-        )
-    part = curves[curves["length"] == length]
-    if part.empty:
-        raise ValueError(
-            f"Received `length`={length}, expected one of "
-            f"{sorted(curves['length'].unique())}."
-        )
+    _check_frame("curves", curves, {"mean_f"}, "`MemoryResult.forget_curves`")
+    part = _at_length(curves, length)
     fig = Figure(figsize=(8, 4))
     ax = fig.add_subplot()
     for model, rows in part.groupby("model", sort=False):
@@ -849,23 +856,11 @@ def plot_memory_timescales(results: pd.DataFrame, timescales: pd.DataFrame, leng
     from matplotlib.ticker import NullFormatter
 
     needed = {"length", "model", "ratio", "solved"}
-    if not isinstance(results, pd.DataFrame) or not needed <= set(results.columns):
-        raise TypeError(
-            "Received an invalid value for argument `results`, expected "
-            f"`MemoryResult.results` (columns {sorted(needed)})."
-        )
-    if not isinstance(timescales, pd.DataFrame) or not {"length", "model", "timescale"} <= set(
-        timescales.columns
-    ):
-        raise TypeError(
-            "Received an invalid value for argument `timescales`, expected "
-            "`MemoryResult.timescales` (columns length, model, unit, forget_mean, timescale)."
-        )
-    rows = results[results["length"] == length]
-    if rows.empty:
-        raise ValueError(
-            f"Received `length`={length}, expected one of {sorted(results['length'].unique())}."
-        )
+    _check_frame("results", results, needed,
+                 f"`MemoryResult.results` (columns {sorted(needed)})")
+    _check_frame("timescales", timescales, {"length", "model", "timescale"},
+                 "`MemoryResult.timescales` (columns length, model, unit, forget_mean, timescale)")
+    rows = _at_length(results, length)
     count = len(rows)
     figure = Figure(figsize=(3.4 * count, 3.0), layout="constrained")
     axes = figure.subplots(1, count, squeeze=False, sharey=True)[0]
