@@ -307,6 +307,44 @@ def test_backtest_folds_and_their_mean(tmp_path):
             fc.backtest(None, config, folds=0)
 
 
+def test_an_interrupted_backtest_resumes_and_keeps_its_finished_folds(tmp_path, monkeypatch):
+    from lstm_apps import _runs
+    from lstm_apps.recipes._common import config_to_dict
+
+    config = fc.ForecastConfig(**{**TINY, "epochs": 1}, test_size=50,
+                               output_dir=str(tmp_path), run_name="bt", plots=False)
+    real, calls, tables = fc.run, [], {}
+
+    def interrupted_in_fold_1(fold_config, part):
+        calls.append(fold_config.run_name)
+        if calls == ["fold_0", "fold_1"]:  # Ctrl-C once fold 1 has its folder
+            _runs.start(tmp_path / "bt" / "fold_1", config_to_dict(fold_config))
+            raise KeyboardInterrupt
+        result = real(fold_config, part)
+        tables[fold_config.run_name] = result.table
+        return result
+
+    monkeypatch.setattr(fc, "run", interrupted_in_fold_1)
+    with pytest.raises(KeyboardInterrupt):
+        fc.backtest(config, folds=2)
+    assert _runs.is_complete(tmp_path / "bt" / "fold_0")
+    assert not _runs.is_complete(tmp_path / "bt")
+    with pytest.raises(FileExistsError, match=r"unfinished run; pass --resume"):
+        fc.backtest(config, folds=2)
+    with _runs.policy("resume"):
+        with pytest.raises(ValueError, match=r"settings other than the run's: folds 3 "
+                                             r"\(the run's: 2\)"):
+            fc.backtest(config, folds=3)
+        frame = fc.backtest(config, folds=2)
+    assert calls == ["fold_0", "fold_1", "fold_1"]  # fold 0 was not trained again
+    pd.testing.assert_frame_equal(frame.loc[0], tables["fold_0"], check_names=False)
+    pd.testing.assert_frame_equal(frame.loc[1], tables["fold_1"], check_names=False)
+    marker = json.loads((tmp_path / "bt" / _runs.MARKER).read_text())
+    assert marker["folds"] == 2 and marker["cutoffs"] == frame.attrs["cutoffs"]
+    with _runs.policy("resume"), pytest.raises(FileExistsError, match="nothing to resume"):
+        fc.backtest(config, folds=2)
+
+
 def test_gate_monitor_writes_gate_logs(tmp_path):
     config = fc.ForecastConfig(**{**TINY, "length": 300, "epochs": 1}, gate_monitor=True,
                                output_dir=str(tmp_path), run_name="g", plots=False)
@@ -375,10 +413,12 @@ def test_default_cli_job_reaches_the_noise_floor(tmp_path, monkeypatch, capsys):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     table = metrics["table"]
     steps = [str(h) for h in range(1, 11)]
-    # Within 2% of the best possible forecast at every step, below every baseline.
+    # Within 3% of the best possible forecast at every step. Measured on an idle
+    # machine with seeds 0-3: the worst step at 1.015-1.017 of the oracle, the mean
+    # over steps 1.013-1.015, so the bound sits well outside the run-to-run spread.
     for h in steps:
-        assert table["model"]["mae"][h] <= 1.02 * table["oracle"]["mae"][h]
-        assert table["model"]["mae"][h] <= 1.02 * metrics["noise_floor_mae"][int(h) - 1]
+        assert table["model"]["mae"][h] <= 1.03 * table["oracle"]["mae"][h]
+        assert table["model"]["mae"][h] <= 1.03 * metrics["noise_floor_mae"][int(h) - 1]
     # Below the baselines that are clearly worse on this series (3x the floor). ETS sits
     # within noise of the oracle here (1.568-1.581 against the model's 1.572 on two
     # machines), so the model-vs-ETS comparison lives in benchmarks/bench_forecast.py.

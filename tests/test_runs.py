@@ -199,6 +199,33 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path):
     assert (run_dir / _runs.BACKUP_DIR / "train" / "state").is_dir()  # what --resume reads
 
 
+def test_a_backtest_cut_off_by_ctrl_c_resumes_from_its_fold(tmp_path):
+    base = tmp_path / "runs" / "b"
+    proc = _start(["forecast", *TINY, "--steps", "40", "--epochs", "4", "--test-size", "40",
+                   "--folds", "2", "--output-dir", "runs", "--run-name", "b"], tmp_path)
+    _wait_for_epochs(proc, base / "fold_1", 1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        "lstm-apps forecast: interrupted (Ctrl-C); the partial backtest is in runs/b; "
+        "resume it with: lstm-apps forecast --resume runs/b"
+    )
+    assert _runs.is_complete(base / "fold_0") and not _runs.is_complete(base)
+    fold_0 = (base / "fold_0" / "metrics.json").stat().st_mtime_ns
+
+    resumed = _start(["forecast", "--resume", "runs/b"], tmp_path)
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    assert "Backtest, 2 folds" in out
+    assert (base / "fold_0" / "metrics.json").stat().st_mtime_ns == fold_0  # kept
+    epochs = [line.split()[1] for line in out.splitlines() if line.startswith("Epoch ")]
+    assert epochs[0] != "1/4", epochs  # fold 1 went on after its finished epoch
+    assert list(pd.read_csv(base / "fold_1" / "history.csv")["epoch"]) == list(range(1, 9))
+    assert strict_load(base / _runs.MARKER)["folds"] == 2
+    assert (base / "backtest.csv").is_file() and not list(base.rglob(_runs.BACKUP_DIR))
+
+
 def test_memory_resumption_keeps_the_models_that_finished(tmp_path, monkeypatch):
     from lstm_apps.recipes import memory
 

@@ -71,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def interrupted_message(args: argparse.Namespace) -> str:
-    """The line printed on Ctrl-C: a backtest does not resume, a single run does."""
+    """The line printed on Ctrl-C: the run (or the backtest) and how to resume it."""
     from lstm_apps import _runs
     from lstm_apps.commands._run_options import interrupted_message as run_message
 
@@ -81,7 +81,7 @@ def interrupted_message(args: argparse.Namespace) -> str:
     base = folder.parent if folder.name.startswith("fold_") else folder
     return (
         f"lstm-apps forecast: interrupted (Ctrl-C); the partial backtest is in {base}; "
-        "a backtest does not resume: run it again (with --overwrite for a --run-name)."
+        f"resume it with: lstm-apps forecast --resume {base}"
     )
 
 
@@ -92,12 +92,7 @@ def _format(frame: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     from lstm_apps.recipes import forecast as fc
 
-    if args.resume is not None:
-        if args.folds:
-            raise ValueError(
-                f"Received --resume with --folds {args.folds}: a backtest does not resume; "
-                "rerun it with --overwrite."
-            )
+    if args.resume is not None:  # a single run or a backtest (its saved --folds)
         args = resumed(args, args._argv)
     if args.verbose is None:
         args.verbose = 1 if sys.stdout.isatty() else 2

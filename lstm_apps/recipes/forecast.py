@@ -512,12 +512,16 @@ def _history(run_dir: Path | None, history: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _run_dir(config: ForecastConfig, kind: str = "forecast") -> Path | None:
-    """The run folder, started by `lstm_apps._runs` (fresh, writable) before training."""
+def _run_dir(config: ForecastConfig, kind: str = "forecast",
+             **settings: Any) -> Path | None:
+    """The run folder, started by `lstm_apps._runs` (fresh, writable) before training.
+
+    `settings` are saved beside the config's (and checked on resuming).
+    """
     if config.output_dir is None:
         return None
     path = _runs.fresh_path(config.output_dir, config.run_name, kind, config.cell)
-    return _runs.start(path, config_to_dict(config))
+    return _runs.start(path, {**config_to_dict(config), **settings})
 
 
 # ====================================================================== run
@@ -851,8 +855,12 @@ def backtest(
         `(fold, metric, step)` with folds 0, 1, ... and "mean", one column
         per forecaster; `attrs["cutoffs"]` holds the timestamp of the last
         training point of each fold. With `output_dir`, the folds' run
-        folders and `backtest.csv` go in one folder (`attrs["run_dir"]`).
-        The old order `backtest(data, config, folds)` still works, with a
+        folders and `backtest.csv` go in one folder (`attrs["run_dir"]`),
+        complete when its `metrics.json` (the mean table) is written. Under
+        `lstm_apps._runs.policy("resume")` (`lstm-apps forecast --resume`)
+        an interrupted backtest keeps its finished folds, resumes the
+        training of the fold that was cut off and runs the rest. The old
+        order `backtest(data, config, folds)` still works, with a
         `DeprecationWarning`.
 
     Example:
@@ -888,20 +896,29 @@ def backtest(
             f"would fit on {max(ends[0] - n_test, 0)} of {len(frame)} points; lower `folds` "
             "or `test_size`."
         )
-    base = _run_dir(config, kind="backtest")
+    base = _run_dir(config, kind="backtest", folds=folds)
     tables, cutoffs = [], []
     for k, end in enumerate(ends):
+        cutoffs.append(str(frame.index[end - n_test - 1]))
+        fold_dir = None if base is None else base / f"fold_{k}"
+        if fold_dir is not None and _runs.is_complete(fold_dir):
+            # Only a resumed backtest finds a finished fold: its table is kept.
+            tables.append(_read_table(fold_dir / "metrics.csv"))
+            logger.info("backtest fold %d/%d: complete in %s, kept", k + 1, folds, fold_dir)
+            continue
         fold_config = dataclasses.replace(
             config, test_size=n_test,
             output_dir=None if base is None else str(base),
-            run_name=None if base is None else f"fold_{k}",
+            run_name=None if base is None else fold_dir.name,
         )
         part = frame.iloc[:end].copy()
         # `run` re-checks the data; the synthetic settings let it add the oracle.
         part.attrs = dict(frame.attrs.get("synthetic") or {})
-        result = run(fold_config, part)
+        # The fold an interruption cut off resumes its training; later ones start.
+        mode = "resume" if fold_dir is not None and fold_dir.is_dir() else "new"
+        with _runs.policy(mode):
+            result = run(fold_config, part)
         tables.append(result.table)
-        cutoffs.append(str(frame.index[end - n_test - 1]))
         logger.info("backtest fold %d/%d: model MAE %.4g", k + 1, folds, result.metrics["mae"])
     stacked = pd.concat(tables, keys=range(folds), names=["fold"])
     mean = stacked.groupby(level=["metric", "step"], sort=False).mean()
@@ -909,5 +926,17 @@ def backtest(
     out.attrs = {"cutoffs": cutoffs, "run_dir": None if base is None else str(base)}
     if base is not None:
         _io.write_csv(base / "backtest.csv", out, index=True)
-        _io.write_json(base / "config.json", {**config_to_dict(config), "folds": folds})
+        # The marker, last: the backtest is complete.
+        _io.write_json(base / _runs.MARKER, {"folds": folds, "cutoffs": cutoffs,
+                                             "mean": _table_to_dict(mean)})
     return out
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """A metrics table written by `run` (`metrics.csv`), with its steps as written."""
+    table = pd.read_csv(path, index_col=["metric", "step"])
+    steps = [int(s) if str(s).isdigit() else s for s in table.index.get_level_values("step")]
+    table.index = pd.MultiIndex.from_arrays(
+        [table.index.get_level_values("metric"), pd.Index(steps, dtype=object)],
+        names=["metric", "step"])
+    return table
