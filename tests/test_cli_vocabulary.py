@@ -138,6 +138,9 @@ def test_the_listed_choices_are_what_the_configs_accept():
 
 
 def test_gate_monitor_is_off_by_default_in_every_command(monkeypatch):
+    # the same default in Python as on the command line
+    assert forecast.ForecastConfig().gate_monitor is False
+    assert sentiment.SentimentConfig().gate_monitor is False
     for command in ("forecast", "sentiment"):
         assert PARSERS[command].parse_args([]).gate_monitor is False
     for recipe in ("forecast", "sentiment"):

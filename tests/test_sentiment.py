@@ -92,6 +92,7 @@ def quick(table, tmp_path_factory):
         text_column="review",
         label_column="sentiment",
         output_dir=tmp_path_factory.mktemp("run"),
+        gate_monitor=True,
         **TINY,
     )
     return run(config)
@@ -305,6 +306,7 @@ def test_keras_lstm_baseline_without_the_gate_modules(table, tmp_path, monkeypat
                 cell="keras_lstm",
                 max_train_samples=100,
                 max_test_samples=20,
+                gate_monitor=True,
                 **{**TINY, "epochs": 1},
             )
         )

@@ -313,7 +313,7 @@ def test_cell_groups_expand():
          "got 'val_loss'."),
         (dict(chief="localhost"), ValueError,
          "Received an invalid value for argument `chief`, expected an address HOST:PORT with "
-         "a port in 1-65535 (for example '0.0.0.0:8000'), got 'localhost'."),
+         "a port in 1-65535 (for example '127.0.0.1:8000'), got 'localhost'."),
         (dict(chief="0.0.0.0:70000"), ValueError, "argument `chief`, expected an address"),
         (dict(worker="host:port"), ValueError, "argument `worker`, expected an address"),
         (dict(chief="0.0.0.0:8000", worker="h:8000"), ValueError, "Received both `chief`"),
@@ -380,10 +380,19 @@ def test_parse_address(address, expected):
 
 def test_cli_rejects_bad_input(tmp_path, capsys):
     assert cli.main(tiny_argv(tmp_path, 0)) == 2
-    assert "lstm-apps tune: error: Received an invalid value for argument `max_trials`, " \
+    # tune's own errors name the options, not the Python arguments
+    assert "lstm-apps tune: error: Received an invalid value for --max-trials, " \
         "expected an integer >= 1, got 0." in capsys.readouterr().err
     assert cli.main(tiny_argv(tmp_path, 2, "--chief", "nohost")) == 2
-    assert "argument `chief`, expected an address HOST:PORT" in capsys.readouterr().err
+    assert "Received an invalid value for --chief, expected an address HOST:PORT" in \
+        capsys.readouterr().err
+    assert cli.main(tiny_argv(tmp_path, 2, "--max-retries", "-1")) == 2
+    assert "Received an invalid value for --max-retries, expected an integer >= 0" in \
+        capsys.readouterr().err
+    assert cli.main(tiny_argv(tmp_path, 2, "--search-seed", "-1")) == 2
+    assert "Received an invalid value for --search-seed" in capsys.readouterr().err
+    assert cli.main(tiny_argv(tmp_path, 2, "--top", "0")) == 2
+    assert "Received --top 0, expected an integer >= 1." in capsys.readouterr().err
     assert cli.main([*tiny_argv(tmp_path, 2), "--units", "9", "3"]) == 2
     assert "min (9) > max (3)" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:

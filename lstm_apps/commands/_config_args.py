@@ -221,31 +221,34 @@ def add_config_arguments(
 _VALUE = r"'[^']*'|\"[^\"]*\"|True|False|None|\([^()]*\)|\[[^\[\]]*\]|[-+]?[\w.]+"
 
 
-def cli_message(text: str, names: Iterable[str]) -> str:
+def cli_message(text: str, names: Iterable[str] | Mapping[str, str]) -> str:
     """A config error in the command line's words.
 
     `` `fill`='x' `` becomes `--fill x`, `` `gate_monitor`=True `` `--gate-monitor`,
     `` argument `fill` `` and `` `fill` `` `--fill`. Only the fields in `names` (those that are
-    options) are rewritten.
+    options) are rewritten; a mapping gives each name its option where the two differ
+    (`{"seed": "--search-seed"}`).
     """
-    names = set(names)
+    options = (dict(names) if isinstance(names, Mapping)
+               else {name: flag(name) for name in names})
+    names = set(options)
 
     def assignment(match: re.Match[str]) -> str:
         name, value = match.group(1), match.group(2)
         if name not in names:
             return match.group(0)
         if value == "True":
-            return flag(name)
+            return options[name]
         if value == "False":
-            return "--no-" + flag(name)[2:]
+            return "--no-" + options[name][2:]
         try:
             parsed = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             parsed = value
-        return f"{flag(name)} {format_default(parsed)}"
+        return f"{options[name]} {format_default(parsed)}"
 
     def mention(match: re.Match[str]) -> str:
-        return flag(match.group(1)) if match.group(1) in names else match.group(0)
+        return options[match.group(1)] if match.group(1) in names else match.group(0)
 
     text = re.sub(rf"`(\w+)`\s*=\s*({_VALUE})", assignment, text)
     text = re.sub(r"argument `(\w+)`", lambda m: mention(m) if m.group(1) in names
@@ -265,12 +268,21 @@ def build_config(config_cls: type, values: Mapping[str, Any],
     except (ValueError, TypeError) as error:
         if names is None:
             names = [f.name for f in dataclasses.fields(config_cls)]
-        message = cli_message(str(error), names)
-        try:  # the same exception type (e.g. a TypeError that is also a ValueError)
-            again = type(error)(message)
-        except Exception:  # noqa: BLE001  (a type that takes other arguments)
-            again = (ValueError if isinstance(error, ValueError) else TypeError)(message)
-        raise again from None
+        raise reworded(error, names) from None
+
+
+def reworded(error: ValueError | TypeError,
+             names: Iterable[str] | Mapping[str, str]) -> ValueError | TypeError:
+    """`error` again, its message in the command line's words (see `cli_message`).
+
+    The exception keeps its type where it can (a `TypeError` that is also a
+    `ValueError` stays one), else becomes a plain `ValueError` / `TypeError`.
+    """
+    message = cli_message(str(error), names)
+    try:
+        return type(error)(message)
+    except Exception:  # noqa: BLE001  (a type that takes other arguments)
+        return (ValueError if isinstance(error, ValueError) else TypeError)(message)
 
 
 def config_from_args(config_cls: type, args: argparse.Namespace, *, dest_prefix: str = "",

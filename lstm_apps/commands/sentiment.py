@@ -39,8 +39,6 @@ def config_overrides() -> dict[str, dict[str, Any]]:
                        "default": _OUTPUT_DIR},
         "pooling": {"choices": list(light_value(_CONFIG[0], "POOLINGS")), "metavar": None},
         "truncating": {"choices": ["pre", "post"], "metavar": None},
-        # off in every command: gate monitoring costs training time (on: --gate-monitor)
-        "gate_monitor": {"default": False},
     }
 
 

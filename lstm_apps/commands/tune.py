@@ -40,6 +40,7 @@ from lstm_apps.commands._config_args import (
     flag,
     format_default,
     number,
+    reworded,
 )
 from lstm_apps.commands._fields import config_class_fields, light_value
 
@@ -55,6 +56,15 @@ _SPACE = {
     "clipnorm": ("clipnorm", "choices"),
     "unit_forget_bias": ("unit_forget_bias", "bool"),
 }
+#: The arguments of `lstm_apps.tuning.tune` that a search option gives, and that option
+#: (an error of `tune` names the option).
+_TUNE_OPTIONS = {
+    "tuner": "--tuner", "max_trials": "--max-trials", "directory": "--directory",
+    "project_name": "--project-name", "overwrite": "--overwrite", "objective": "--objective",
+    "seed": "--search-seed", "hyperband_factor": "--hyperband-factor",
+    "max_retries_per_trial": "--max-retries", "chief": "--chief", "worker": "--worker",
+    "tuner_id": "--tuner-id", "worker_timeout": "--worker-timeout",
+}
 #: Prefix of the parsed recipe settings (they may share names with search options).
 _DEST = "config__"
 #: Config fields that the search space replaces.
@@ -66,11 +76,6 @@ _CONFIGS = {
     "forecast": ("lstm_apps.recipes.forecast", "ForecastConfig"),
     "sentiment": ("lstm_apps.recipes.sentiment", "SentimentConfig"),
 }
-#: Recipe settings whose default in this command differs from the config's:
-#: gate monitoring is off in every command (`--gate-monitor` turns it on).
-_COMMAND_DEFAULTS = {"gate_monitor": False}
-
-
 def _config_class(recipe: str) -> type:
     module, name = _CONFIGS[recipe]
     return getattr(importlib.import_module(module), name)
@@ -86,8 +91,6 @@ def _add_config_options(parser: argparse.ArgumentParser, recipe: str, fields: li
         name: {k: v for k, v in options.items() if k in ("type", "choices", "metavar")}
         for name, options in command.config_overrides().items()
     }
-    for name, value in _COMMAND_DEFAULTS.items():
-        overrides.setdefault(name, {})["shown_default"] = value
     add_config_arguments(group, [f for f in fields if f.name not in _TUNED_FIELDS],
                          dest_prefix=_DEST, suppress_defaults=True, overrides=overrides)
 
@@ -222,7 +225,7 @@ def _space_value(option: str, kind: str, items: list[str]) -> Any:
 
 def _base_config(args: argparse.Namespace, config_class: type) -> Any:
     known = {f.name for f in dataclasses.fields(config_class)}
-    values: dict[str, Any] = {k: v for k, v in _COMMAND_DEFAULTS.items() if k in known}
+    values: dict[str, Any] = {}
     if args.config is not None:
         if not args.config.is_file():
             raise FileNotFoundError(f"config file not found: {args.config}")
@@ -269,6 +272,8 @@ def run(args: argparse.Namespace) -> int:
 
     from lstm_apps.tuning import tune
 
+    if args.top < 1:
+        raise ValueError(f"Received --top {args.top}, expected an integer >= 1.")
     if not args.quiet:
         logging.getLogger("lstm_apps.tuning").setLevel(logging.INFO)
     space = {}
@@ -276,7 +281,11 @@ def run(args: argparse.Namespace) -> int:
         items = getattr(args, option, None)
         if items is not None:
             space[argument] = _space_value(option, kind, items)
-    config = _base_config(args, _config_class(recipe))
+    config_class = _config_class(recipe)
+    config = _base_config(args, config_class)
+    options = {**{f.name: flag(f.name) for f in dataclasses.fields(config_class)},
+               **{argument: flag(option) for option, (argument, _) in _SPACE.items()},
+               **_TUNE_OPTIONS}
     try:
         result = tune(
             config, tuner=args.tuner, max_trials=args.max_trials, directory=args.directory,
@@ -289,6 +298,8 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as error:  # a missing optional dependency, before any trial
         print(f"lstm-apps tune: error: {error}", file=sys.stderr)
         return 2
+    except (ValueError, TypeError) as error:  # in the options' words
+        raise reworded(error, options) from None
     table = result.table
     done = int((table["status"] == "COMPLETED").sum())
     print(f"{args.recipe} search ({result.role}) in {result.project_dir}: "

@@ -152,7 +152,8 @@ class SentimentConfig:
         max_test_samples: Evaluate on at most this many test reviews.
         seed: Seed of the splits, the weights, dropout and shuffling.
         gate_monitor: Log the gates to TensorBoard (`lstm_apps.GateMonitor`)
-            and plot the forget gate over the words of one review.
+            and plot the forget gate over the words of one review (default:
+            off, as in every recipe and command: it costs training time).
         verbose: 0 (silent), 1 (progress bar) or 2 (one line per epoch).
 
     Example:
@@ -208,7 +209,7 @@ class SentimentConfig:
     max_test_samples: int | None = _help("test on at most this many reviews", default=None)
     seed: int = _help("random seed", default=1337)
     gate_monitor: bool = _help(
-        "gate monitoring in TensorBoard and the forget-gate plot", default=True
+        "gate monitoring in TensorBoard and the forget-gate plot", default=False
     )
     verbose: int = _help("0 silent, 1 progress bar, 2 one line per epoch", default=1)
 

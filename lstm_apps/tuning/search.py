@@ -116,8 +116,8 @@ def parse_address(address: Any, argument: str = "address") -> tuple[str, int]:
 
     Example:
 
-    >>> parse_address("0.0.0.0:8000")
-    ('0.0.0.0', 8000)
+    >>> parse_address("127.0.0.1:8000")
+    ('127.0.0.1', 8000)
     >>> parse_address("[::1]:8000")
     ('[::1]', 8000)
     >>> parse_address("node-1", "chief")  # doctest: +ELLIPSIS
@@ -132,7 +132,7 @@ def parse_address(address: Any, argument: str = "address") -> tuple[str, int]:
     if match is None or not 1 <= int(match.group(2)) <= 65535:
         raise ValueError(
             f"Received an invalid value for argument `{argument}`, expected an address "
-            "HOST:PORT with a port in 1-65535 (for example '0.0.0.0:8000'), got "
+            "HOST:PORT with a port in 1-65535 (for example '127.0.0.1:8000'), got "
             f"{address!r}."
         )
     return match.group(1), int(match.group(2))
@@ -298,7 +298,7 @@ def tune(
 
     Distributed (Keras Tuner's chief/worker mode): run the same call on
     every machine with a shared `directory`, once with
-    `chief="0.0.0.0:8000"` (the oracle; it runs no trial and returns when
+    `chief="127.0.0.1:8000"` (the oracle; it runs no trial and returns when
     the search is done) and on each worker with `worker="chief-host:8000"`.
     A worker silent for `worker_timeout` seconds is taken as dead and its
     trial goes to another worker.
