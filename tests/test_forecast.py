@@ -388,6 +388,34 @@ def test_cli_forecast_csv_and_errors(tmp_path, capsys):
     assert "`date_col`='day', which is not a column" in capsys.readouterr().err
 
 
+def test_cli_gates_on_a_forecast_run_and_its_csv(tmp_path, capsys):
+    from lstm_apps.gates import trace_gates
+
+    path = tmp_path / "sales.csv"
+    frame = ts.synthetic(300, seed=2).rename("sales").to_frame()
+    frame.index.name = "day"
+    frame.to_csv(path)
+    assert main(["forecast", "--csv", str(path), "--date-col", "day", "--target", "sales",
+                 "--season", "25", "--lookback", "20", *CLI_TINY[2:], "--combine", "none",
+                 "--no-plots", "--output-dir", str(tmp_path / "runs"), "--run-name", "r"]) == 0
+    capsys.readouterr()
+    # The run folder, as the user has it: the forecaster rebuilds its own input
+    # channels from the CSV's one column, and the dates label the time axis.
+    assert main(["gates", str(tmp_path / "runs" / "r"), "--csv", str(path)]) == 0
+    out = capsys.readouterr().out
+    last = str(frame.index[-1].date())
+    first = str(frame.index[-20].date())
+    assert f"on the last 20-step window of sales.csv (sales, {first} .. {last})" in out
+    forecaster = fc.load_forecaster(tmp_path / "runs" / "r")
+    expected = trace_gates(forecaster.network_,
+                           forecaster.network_inputs(1, frame["sales"])).to_dataframe()
+    table = pd.read_csv(tmp_path / "runs" / "r" / "gates" / "trace.csv")
+    np.testing.assert_allclose(table["value"], expected["value"], atol=1e-5)
+    assert main(["gates", str(tmp_path / "runs" / "r"), "--text", "a film"]) == 2
+    assert "is a forecaster, which takes numbers; give its series with --csv" in \
+        capsys.readouterr().err
+
+
 def test_recipe_script_runs_with_quick_settings(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LSTM_APPS_QUICK", "1")
     monkeypatch.setenv("LSTM_APPS_OUTPUT", str(tmp_path))

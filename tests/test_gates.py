@@ -558,7 +558,11 @@ def test_cli_gates_on_text(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "Traced bi, bi/backward on 2 text(s)." in printed
-    assert "tokens[0]: a great film" in printed
+    # each text's prediction beside its tokens
+    predictions = model.predict(np.asarray(["a great film", "dull plot"], dtype=object),
+                                verbose=0)
+    assert f"text[0]: prediction {float(predictions[0, 0]):.4g}; tokens: a great film" in printed
+    assert f"text[1]: prediction {float(predictions[1, 0]):.4g}; tokens: dull plot" in printed
     names = sorted(p.name for p in out.iterdir())
     assert "bi_heatmap_1.png" in names and "bi_backward_lines_0.png" in names
     assert "bi_histograms.png" in names and "bi_backward_histograms.png" in names

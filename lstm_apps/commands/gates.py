@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
             "change."
         ),
     )
-    parser.add_argument("model", type=Path, help="the saved model (.keras)")
+    parser.add_argument(
+        "model", type=Path,
+        help="the saved model (.keras), or a forecast run folder or forecaster folder (its "
+        "network, with the CSV preprocessed as the forecaster does)",
+    )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--text",
@@ -182,6 +187,53 @@ def _csv_inputs(model: Any, path: Path, columns: list[str] | None) -> tuple[Any,
     return np.asarray(values)[None], note
 
 
+def _forecaster_folder(path: Path) -> Path | None:
+    """The forecaster folder that `path` is, holds, or (a model.keras) sits in; else None."""
+    for folder in ((path, path / "forecaster") if path.is_dir() else (path.parent,)):
+        if (folder / "forecaster.json").is_file():
+            return folder
+    return None
+
+
+def _forecaster_inputs(folder: Path, path: Path, columns: list[str] | None
+                       ) -> tuple[Any, Any, list[list[str]], str]:
+    """The network of a saved forecaster and its input window for the CSV `path`.
+
+    The window is the last one of the series, built by the forecaster itself
+    (transform, scaling, season channel), so its dates label the time axis.
+    The date, target and covariate columns come from the run's `config.json`
+    when the forecaster sits in a run folder, else the date column is the first
+    one and the target the first of `--columns` (or the next column).
+    """
+    import pandas as pd
+
+    from lstm_apps.data.series import read_csv
+    from lstm_apps.recipes.forecast import load_forecaster
+
+    forecaster = load_forecaster(folder)
+    run_config = folder.parent / "config.json"
+    settings: dict[str, Any] = {}
+    if folder.name == "forecaster" and run_config.is_file():
+        settings = json.loads(run_config.read_text(encoding="utf-8"))
+    if not path.is_file():
+        raise FileNotFoundError(f"Received --csv {path}, which is not a file.")
+    header = [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    covariates = [str(c) for c in forecaster.panel_.past_columns]
+    date_col = settings.get("date_col") or (header[0] if header else "date")
+    others = [c for c in header if c != date_col and c not in covariates]
+    target = settings.get("target") or (columns[0] if columns else (others or [""])[0])
+    frame = read_csv(path, date_col=date_col, target=target, covariates=covariates,
+                     fill=settings.get("fill") or "raise", freq=settings.get("freq"))
+    inputs, stamps = forecaster.network_inputs(
+        1, frame[target], past_covariates=frame[covariates] if covariates else None,
+        timestamps=True)
+    daily = all(t == t.normalize() for t in stamps[0])
+    tokens = [[str(t.date()) if daily else str(t) for t in window] for window in stamps]
+    note = (f"the last {len(stamps[0])}-step window of {path.name} ({target}, "
+            f"{tokens[0][0]} .. {tokens[0][-1]}), preprocessed by the forecaster")
+    return forecaster.network_, inputs, tokens, note
+
+
 def _check_source(model: Any, text: bool) -> None:
     """Raises unless the input option (--text or --csv) fits what the model takes."""
     try:
@@ -204,6 +256,7 @@ def _check_source(model: Any, text: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import keras
+    import numpy as np
 
     import lstm_apps  # noqa: F401  (registers the lstm_apps layers and cells)
     from lstm_apps import _io, _runs
@@ -214,30 +267,41 @@ def run(args: argparse.Namespace) -> int:
         plot_gate_lines,
     )
 
-    if not args.model.is_file():
+    folder = _forecaster_folder(args.model)
+    if folder is None and not args.model.is_file():
         raise FileNotFoundError(f"model file not found: {args.model}")
     if args.units <= 0:
         raise ValueError(f"--units must be a positive integer, got {args.units}.")
     clamp = _parse_clamp(args.clamp) if args.clamp else None
     if clamp is None and (args.clamp_units is not None or args.label is not None):
         raise ValueError("--clamp-units and --label go with --clamp GATE=VALUE.")
-    out = args.out or args.model.parent / "gates"
+    out = args.out or (folder.parent if folder is not None else args.model.parent) / "gates"
     _runs.check_writable(out)  # before loading and tracing
-    if not zipfile.is_zipfile(args.model):
+    tokens = None
+    if folder is not None:
+        if args.text:
+            raise ValueError(
+                f"Received --text, but {args.model} is a forecaster, which takes numbers; "
+                "give its series with --csv FILE."
+            )
+        model, inputs, tokens, note = _forecaster_inputs(folder, args.csv, args.columns)
+    elif not zipfile.is_zipfile(args.model):
         raise ValueError(
             f"{args.model} is not a saved Keras model: a .keras file is a zip archive "
             "(keras.Model.save), this one is not."
         )
-    try:
-        model = keras.saving.load_model(args.model)
-    except Exception as error:  # Keras raises many kinds for a broken archive
-        raise ValueError(f"{args.model} cannot be loaded as a Keras model: {error}") from None
-    _check_source(model, bool(args.text))
-    if args.text:
-        inputs: Any = list(args.text)
-        note = f"{len(inputs)} text(s)"
     else:
-        inputs, note = _csv_inputs(model, args.csv, args.columns)
+        try:
+            model = keras.saving.load_model(args.model)
+        except Exception as error:  # Keras raises many kinds for a broken archive
+            raise ValueError(
+                f"{args.model} cannot be loaded as a Keras model: {error}") from None
+        _check_source(model, bool(args.text))
+        if args.text:
+            inputs = list(args.text)
+            note = f"{len(inputs)} text(s)"
+        else:
+            inputs, note = _csv_inputs(model, args.csv, args.columns)
     twin = None
     if clamp is not None:
         from lstm_apps.gates import clamp_gates
@@ -251,7 +315,7 @@ def run(args: argparse.Namespace) -> int:
             twin = clamp_gates(model, clamp, layers=args.layers, units=args.clamp_units)
         except ValueError as error:
             raise ValueError(f"--clamp: {error}") from None
-    trace = trace_gates(model, inputs, layers=args.layers)
+    trace = trace_gates(model, inputs, layers=args.layers, tokens=tokens)
     written = []
     for layer in trace:
         shown = [g for g in ("i", "f", "o", "g") if g in layer.values]
@@ -286,9 +350,12 @@ def run(args: argparse.Namespace) -> int:
     summary = trace.summary()
     written.append(_io.write_csv(out / "summary.csv", summary))
     print(f"Traced {', '.join(trace.keys)} on {note}.")
-    if trace.tokens:
-        for sample, tokens in enumerate(trace.tokens):
-            print(f"tokens[{sample}]: {' '.join(t for t in tokens if t)}")
+    predictions = _outputs(model, np.asarray(inputs, dtype=object)) if args.text else None
+    if args.text:
+        for sample, words in enumerate(trace.tokens or [[]] * len(inputs)):
+            shown = ", ".join(f"{v:.4g}" for v in predictions[sample])
+            print(f"text[{sample}]: prediction {shown}; tokens: "
+                  f"{' '.join(t for t in words if t)}")
     columns = [
         "layer",
         "direction",
@@ -304,8 +371,6 @@ def run(args: argparse.Namespace) -> int:
     for path in written:
         print(f"  {path}")
     if twin is not None:
-        import numpy as np
-
         held = ", ".join(f"{k}={v:g}" for k, v in clamp.items())
         units = "all units" if args.clamp_units is None else f"units {args.clamp_units}"
         array = np.asarray(inputs) if args.text else inputs

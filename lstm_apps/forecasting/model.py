@@ -895,22 +895,57 @@ class LSTMForecaster:
             )[[panel.id_col, panel.time_col, *frames[0].columns]]
         return frames[0] if panel.kind == "single" else frames
 
-    def network_inputs(self, samples: int = 8) -> Any:
+    def network_inputs(
+        self,
+        samples: int = 8,
+        series: Any = None,
+        *,
+        past_covariates: Any = None,
+        future_covariates: Any = None,
+        static_covariates: Any = None,
+        timestamps: bool = False,
+    ) -> Any:
         """Inputs of the network for the last `samples` windows of the first series.
 
         What a `lstm_apps.callbacks.GateMonitor` probe or `lstm_apps.trace_gates`
-        needs: an array `(samples, lookback, channels)`, or a tuple of arrays
-        for a network with covariate inputs.
+        needs, preprocessed as `fit` chose (transform, scaling, season channel).
+
+        Args:
+            samples: Windows, the last ones of the series.
+            series: The series (default: the first one given to `fit`), in any
+                form `fit` takes; with its covariates as for `predict`.
+            timestamps: Also return the timestamps of each window's steps.
+
+        Returns:
+            An array `(samples, lookback, channels)`, or a tuple of arrays for
+            a network with covariate inputs; with `timestamps`, the pair
+            `(inputs, [DatetimeIndex per window])`.
+
+        Example:
+
+        >>> import numpy as np, pandas as pd
+        >>> from lstm_apps.forecasting import LSTMForecaster
+        >>> index = pd.date_range("2020-01-01", periods=200, freq="D")
+        >>> y = pd.Series(np.sin(np.arange(200) / 5) + 2, index=index)
+        >>> model = LSTMForecaster(horizon=3, lookback=14, units=4, steps=5, combine=())
+        >>> x, stamps = model.fit(y).network_inputs(2, timestamps=True)
+        >>> x.shape, str(stamps[-1][-1].date())
+        ((2, 14, 2), '2020-07-18')
         """
         if self.network_ is None or self.panel_ is None:
             raise RuntimeError("This LSTMForecaster has no network yet: call `fit(series)` first.")
         samples = check_int("samples", samples, 1)
-        item = self.panel_.items[0]
-        last = len(item.y) - 1 - (self.horizon if self.panel_.future_columns else 0)
+        panel = (self.panel_ if series is None else
+                 self._panel_for(series, past_covariates, future_covariates, static_covariates))
+        item = panel.items[0]
+        last = len(item.y) - 1 - (self.horizon if panel.future_columns else 0)
         origins = np.arange(max(self.lookback_ - 1, last - samples + 1), last + 1)
         inputs, _ = self._inputs(item, origins,
                                  [self._transform(item.y[: o + 1]) for o in origins], False)
-        return inputs[0] if len(inputs) == 1 else tuple(inputs)
+        inputs = inputs[0] if len(inputs) == 1 else tuple(inputs)
+        if not timestamps:
+            return inputs
+        return inputs, [item.index[o - self.lookback_ + 1: o + 1] for o in origins]
 
     # ------------------------------------------------------------------ evaluation
     def historical_forecasts(
