@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -106,6 +107,34 @@ def test_a_read_only_folder_fails_before_any_work(tmp_path, capsys):
         assert code == 1 and "cannot create the run folder" in err and str(folder) in err
     finally:
         folder.chmod(0o755)
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 160 KiB tmpfs: a run's outputs do not fit (needs the right to mount)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(disk)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip() or 'mount failed'}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def test_a_full_disk_stops_with_one_line_and_leaves_no_complete_run(full_disk):
+    run_dir = full_disk / "runs" / "f"
+    proc = _start(["forecast", *TINY, "--steps", "10", "--epochs", "1", "--plots",
+                   "--output-dir", str(full_disk / "runs"), "--run-name", "f"], full_disk)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert re.fullmatch(rf"lstm-apps forecast: error: cannot write {run_dir}/\S+: "
+                        r"\[Errno 28\] No space left on device", last), last
+    assert not _runs.is_complete(run_dir)
+    assert not [p for p in run_dir.rglob(".*") if p.is_file()]  # no temporary files
 
 
 def test_cli_refuses_to_reuse_a_run_folder_and_writes_readable_files(tmp_path, capsys):
