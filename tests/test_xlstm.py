@@ -290,7 +290,8 @@ def test_arguments_are_checked():
     divisor = r"argument `num_heads`, expected a divisor of `units` \(6\), got 4"
     with pytest.raises(ValueError, match=divisor):
         SLSTMCell(6, num_heads=4)
-    with pytest.raises(ValueError, match="argument `forget_gate`, expected 'sigmoid' or 'exp'"):
+    choice = r"argument `forget_gate`, expected one of \['sigmoid', 'exp'\], got 'tanh'"
+    with pytest.raises(ValueError, match=choice):
         MLSTMCell(4, forget_gate="tanh")
     with pytest.raises(ValueError, match="argument `recurrent_dropout`, expected 0 "):
         MLSTMCell(4, recurrent_dropout=0.2)

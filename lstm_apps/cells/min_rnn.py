@@ -28,14 +28,11 @@ from typing import Any
 import keras
 from keras import ops
 
+from lstm_apps._validation import check_bool, check_int, invalid_message
 from lstm_apps.cells._base import _check_rate, _check_units, _DropoutMixin
 from lstm_apps.cells._base import _get_object as _get
 
 __all__ = ["MinGRUCell", "MinLSTMCell", "ScanRNN", "scan_loop"]
-
-
-def _invalid(name: str, expected: str, value: Any) -> str:
-    return f"Received an invalid value for argument `{name}`, expected {expected}, got {value!r}."
 
 
 def _combine(earlier: tuple[Any, Any], later: tuple[Any, Any]) -> tuple[Any, Any]:
@@ -124,23 +121,21 @@ class _MinCell(_DropoutMixin, keras.layers.Layer):
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
-        self.units = _check_units(units)
+        self.units = units = _check_units(units)
         self.dropout = _check_rate("dropout", dropout)
         recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
         if recurrent_dropout != 0.0:
             raise ValueError(
-                _invalid(
+                invalid_message(
                     "recurrent_dropout",
                     f"0 ({type(self).__name__} has no recurrent weights to drop)",
                     recurrent_dropout,
                 )
             )
         self.recurrent_dropout = 0.0
-        for name, value in (("use_bias", use_bias), ("unit_forget_bias", unit_forget_bias)):
-            if not isinstance(value, bool):
-                raise TypeError(_invalid(name, "a bool", value))
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(_invalid("seed", "an integer or None", seed))
+        use_bias = check_bool("use_bias", use_bias)
+        unit_forget_bias = check_bool("unit_forget_bias", unit_forget_bias)
+        seed = check_int("seed", seed, optional=True, expected="an integer or None")
         self.activation = _get(keras.activations, "activation", activation)
         self.kernel_initializer = _get(keras.initializers, "kernel_initializer", kernel_initializer)
         self.bias_initializer = _get(keras.initializers, "bias_initializer", bias_initializer)

@@ -40,6 +40,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from lstm_apps._validation import check_bool, check_choice, check_int, invalid_message
 from lstm_apps.cells._base import _check_rate, _check_units, _DropoutMixin
 from lstm_apps.cells._base import _get_object as _get
 
@@ -47,10 +48,6 @@ __all__ = ["MLSTMCell", "SLSTMCell"]
 
 #: Added to the mLSTM denominator, as in the reference implementation.
 _EPS = 1e-6
-
-
-def _invalid(name: str, expected: str, value: Any) -> str:
-    return f"Received an invalid value for argument `{name}`, expected {expected}, got {value!r}."
 
 
 class _XLSTMCell(_DropoutMixin, keras.layers.Layer):
@@ -79,28 +76,26 @@ class _XLSTMCell(_DropoutMixin, keras.layers.Layer):
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
-        self.units = _check_units(units)
-        if isinstance(num_heads, bool) or not isinstance(num_heads, int) or num_heads <= 0:
-            raise ValueError(_invalid("num_heads", "a positive integer", num_heads))
+        self.units = units = _check_units(units)
+        num_heads = check_int("num_heads", num_heads, 1, expected="a positive integer")
         if units % num_heads:
-            raise ValueError(_invalid("num_heads", f"a divisor of `units` ({units})", num_heads))
-        if forget_gate not in ("sigmoid", "exp"):
-            raise ValueError(_invalid("forget_gate", "'sigmoid' or 'exp'", forget_gate))
+            raise ValueError(
+                invalid_message("num_heads", f"a divisor of `units` ({units})", num_heads)
+            )
+        forget_gate = check_choice("forget_gate", forget_gate, ("sigmoid", "exp"))
         self.dropout = _check_rate("dropout", dropout)
         self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
         if not self._recurrent and self.recurrent_dropout != 0.0:
             raise ValueError(
-                _invalid(
+                invalid_message(
                     "recurrent_dropout",
                     f"0 ({type(self).__name__} has no recurrent weights to drop)",
                     recurrent_dropout,
                 )
             )
-        for name, value in (("use_bias", use_bias), ("unit_forget_bias", unit_forget_bias)):
-            if not isinstance(value, bool):
-                raise TypeError(_invalid(name, "a bool", value))
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(_invalid("seed", "an integer or None", seed))
+        use_bias = check_bool("use_bias", use_bias)
+        unit_forget_bias = check_bool("unit_forget_bias", unit_forget_bias)
+        seed = check_int("seed", seed, optional=True, expected="an integer or None")
         init, reg, con = keras.initializers, keras.regularizers, keras.constraints
         self.kernel_initializer = _get(init, "kernel_initializer", kernel_initializer)
         self.recurrent_initializer = _get(init, "recurrent_initializer", recurrent_initializer)
