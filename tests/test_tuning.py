@@ -691,3 +691,32 @@ def test_sentiment_search_maximises_validation_accuracy(tmp_path):
 
     probability = np.asarray(predict_sentiment(result.best_model(), ["great moving film"]))
     assert probability.size == 1 and 0.0 <= float(probability.ravel()[0]) <= 1.0
+
+
+def test_sentiment_hypermodel_builds_the_recipes_model(tmp_path):
+    from lstm_apps.data import imdb
+    from lstm_apps.recipes import sentiment
+    from lstm_apps.tuning import SentimentHyperModel
+
+    rng = np.random.default_rng(1)
+    words = ["great", "awful", "film", "plot", "the", "moving", "dull", "a"]
+    frame = pd.DataFrame({"text": [" ".join(rng.choice(words, 6)) for _ in range(120)],
+                          "label": np.arange(120) % 2})
+    config = sentiment.SentimentConfig(data=frame, units=4, embedding_dim=8, vocab_size=20,
+                                       ngram_vocab_size=40, max_len=8, batch_size=32,
+                                       ema_momentum=0.99, verbose=0)
+    hm = SentimentHyperModel(config, cells="standard", units=4, layers=1)
+    built = hm.build(keras_tuner.HyperParameters())
+    trial_config = hm.config(keras_tuner.HyperParameters())
+    splits = imdb.load_imdb(frame, seed=config.seed)
+    layers = sentiment.make_vectorizers(trial_config, splits.train_texts, splits.train_labels)
+    steps = -(-len(splits.train_texts) // config.batch_size)
+    recipe = sentiment.compile_model(sentiment.build_model(trial_config, *layers),
+                                     trial_config, steps)
+    # The same layers (the n-gram branch with its weights included) and optimizer.
+    assert [type(x).__name__ for x in built.layers] == [type(x).__name__ for x in recipe.layers]
+    assert built.count_params() == recipe.count_params()
+    for name in ("use_ema", "ema_momentum", "ema_overwrite_frequency", "clipnorm"):
+        assert getattr(built.optimizer, name) == getattr(recipe.optimizer, name), name
+    assert built.optimizer.ema_momentum < 0.99  # lowered for a few steps per epoch
+

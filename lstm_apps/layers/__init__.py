@@ -2,8 +2,9 @@
 
 - `LSTM` (`lstm_apps.layers.lstm`): a ready `keras.layers.RNN` for any
   lstm_apps cell, chosen by name.
-- `TruncateTokens`, `SequencePooling`, `standardize_review`
-  (`lstm_apps.layers.text`): the text components of the sentiment models.
+- `TruncateTokens`, `SequencePooling`, `NGramBag`, `BranchSum`,
+  `standardize_review` (`lstm_apps.layers.text`): the text components of the
+  sentiment models (the recurrent branch, the n-gram bag branch, their sum).
 
 Every layer here is registered with Keras's serialization under the package
 `"lstm_apps"` (`"lstm_apps>LSTM"`, `"lstm_apps>TruncateTokens"`, ...), so a
@@ -24,10 +25,20 @@ from __future__ import annotations
 
 from lstm_apps.layers.lstm import LSTM
 from lstm_apps.layers.text import (
+    BranchSum,
+    NGramBag,
     SequencePooling,
     TruncateTokens,
     check_max_len,
     standardize_review,
 )
 
-__all__ = ["LSTM", "SequencePooling", "TruncateTokens", "check_max_len", "standardize_review"]
+__all__ = [
+    "LSTM",
+    "BranchSum",
+    "NGramBag",
+    "SequencePooling",
+    "TruncateTokens",
+    "check_max_len",
+    "standardize_review",
+]

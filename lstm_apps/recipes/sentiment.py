@@ -66,7 +66,9 @@ __all__ = [
     "SentimentConfig",
     "SentimentResult",
     "build_model",
+    "compile_model",
     "load_model",
+    "make_vectorizers",
     "predict_sentiment",
     "run",
 ]
@@ -656,6 +658,69 @@ def _binary_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, 
 
 
 # -------------------------------------------------------------------- the run
+def make_vectorizers(config: SentimentConfig, texts: Any, labels: Any) -> tuple[Any, Any, Any]:
+    """The text layers of `build_model`, adapted on the training reviews.
+
+    Args:
+        config: The settings (`vocab_size`; with an n-gram branch also
+            `ngram_vocab_size` and `ngrams`).
+        texts, labels: The training reviews and their labels (the labels
+            give the n-grams' naive Bayes ratios).
+
+    Returns:
+        `(vectorizer, ngram_vectorizer, ngram_ratios)`, the last two None when
+        `config.branches == "lstm"`: the arguments of `build_model` after the
+        config.
+
+    Example:
+
+    >>> from lstm_apps.recipes.sentiment import SentimentConfig, build_model, make_vectorizers
+    >>> config = SentimentConfig(units=4, embedding_dim=8, vocab_size=10, ngram_vocab_size=20)
+    >>> layers = make_vectorizers(config, ["a good film", "a bad film"], [1, 0])
+    >>> build_model(config, *layers).count_params() > 0
+    True
+    """
+    from lstm_apps.data import imdb as _imdb
+
+    vectorizer = _imdb.make_vectorizer(texts, config.vocab_size)
+    if config.branches == "lstm":
+        return vectorizer, None, None
+    ngrams, ratios = _imdb.make_ngram_vectorizer(texts, labels, config.ngram_vocab_size,
+                                                 config.ngrams)
+    return vectorizer, ngrams, ratios
+
+
+def compile_model(model: keras.Model, config: SentimentConfig,
+                  steps_per_epoch: int) -> keras.Model:
+    """Compiles a model of `build_model` for training, as `run` does.
+
+    Adam at `config.learning_rate` with `config.clipnorm`, and with
+    `config.ema_momentum` an exponential moving average of the weights that
+    replaces them at the end of every epoch (its momentum lowered where an
+    epoch has few steps); binary cross-entropy; accuracy and ROC AUC.
+
+    Args:
+        model: The model.
+        config: The settings.
+        steps_per_epoch: Batches per epoch (the EMA's overwrite period).
+
+    Returns:
+        `model`, compiled.
+    """
+    import keras
+
+    ema = {}
+    if config.ema_momentum is not None:
+        momentum = _epoch_momentum(config.ema_momentum, steps_per_epoch)
+        ema = dict(use_ema=True, ema_momentum=momentum, ema_overwrite_frequency=steps_per_epoch)
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm, **ema),
+        loss="binary_crossentropy",
+        metrics=["accuracy", keras.metrics.AUC(name="auc")],
+    )
+    return model
+
+
 def _epoch_momentum(momentum: float, steps: int, stale: float = 0.2) -> float:
     """`momentum`, lowered if needed so that weights older than the epoch keep at most
     a `stale` share of the end-of-epoch average (`momentum ** steps <= stale`).
@@ -811,7 +876,7 @@ def run(config: SentimentConfig) -> SentimentResult:
     run_dir = _runs.start(config.output_dir, config.to_dict())
     paths = {"run_dir": run_dir}
     prepare_start = time.perf_counter()
-    vectorizer = _imdb.make_vectorizer(splits.train_texts, config.vocab_size)
+    vectorizers = make_vectorizers(config, splits.train_texts, splits.train_labels)
     train_lengths = _token_counts(splits.train_texts, config.max_len)
     val_lengths = _token_counts(splits.val_texts, config.max_len)
     train_data = _text_dataset(
@@ -822,22 +887,9 @@ def run(config: SentimentConfig) -> SentimentResult:
     )
     steps = math.ceil(len(splits.train_texts) / config.batch_size)
 
-    ngram_vectorizer = ngram_ratios = None
-    if config.branches != "lstm":
-        ngram_vectorizer, ngram_ratios = _imdb.make_ngram_vectorizer(
-            splits.train_texts, splits.train_labels, config.ngram_vocab_size, config.ngrams
-        )
-    model = build_model(config, vectorizer, ngram_vectorizer, ngram_ratios)
+    vectorizer, ngram_vectorizer = vectorizers[0], vectorizers[1]
+    model = compile_model(build_model(config, *vectorizers), config, steps)
     prepare_seconds = time.perf_counter() - prepare_start
-    ema = {}
-    if config.ema_momentum is not None:
-        momentum = _epoch_momentum(config.ema_momentum, steps)
-        ema = dict(use_ema=True, ema_momentum=momentum, ema_overwrite_frequency=steps)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm, **ema),
-        loss="binary_crossentropy",
-        metrics=["accuracy", keras.metrics.AUC(name="auc")],
-    )
     if config.verbose:
         model.summary(print_fn=logger.info)
 

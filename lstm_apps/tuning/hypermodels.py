@@ -504,11 +504,14 @@ class SentimentHyperModel(RecipeHyperModel):
         super().__init__(base_config, None, **space)
 
     def _prepare(self) -> None:
-        self._vectorizer_cache: Any = None
+        self._text_cache: tuple[Any, int] | None = None
 
-    def _vectorizer(self) -> Any:
-        if self._vectorizer_cache is None:
+    def _text_layers(self) -> tuple[Any, int]:
+        """The adapted text layers of the base config and the steps per epoch (cached:
+        the search space does not change the vocabulary)."""
+        if self._text_cache is None:
             from lstm_apps.data import imdb
+            from lstm_apps.recipes import sentiment
 
             config = self.base_config
             splits = imdb.load_imdb(
@@ -517,23 +520,16 @@ class SentimentHyperModel(RecipeHyperModel):
                 test_split=config.test_split, max_train_samples=config.max_train_samples,
                 max_test_samples=config.max_test_samples, seed=config.seed,
             )
-            self._vectorizer_cache = imdb.make_vectorizer(splits.train_texts, config.vocab_size)
-        return self._vectorizer_cache
+            layers = sentiment.make_vectorizers(config, splits.train_texts, splits.train_labels)
+            steps = -(-len(splits.train_texts) // config.batch_size)
+            self._text_cache = (layers, steps)
+        return self._text_cache
 
     def _build_model(self, config: Any) -> keras.Model:
         from lstm_apps.recipes import sentiment
 
-        model = sentiment.build_model(config, self._vectorizer())
-        ema = {}
-        if config.ema_momentum is not None:  # as `sentiment.run` compiles it
-            ema = dict(use_ema=True, ema_momentum=config.ema_momentum)
-        model.compile(
-            optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm,
-                                            **ema),
-            loss="binary_crossentropy",
-            metrics=["accuracy", keras.metrics.AUC(name="auc")],
-        )
-        return model
+        layers, steps = self._text_layers()  # built and compiled as `sentiment.run` does
+        return sentiment.compile_model(sentiment.build_model(config, *layers), config, steps)
 
     def run_overrides(self, run_dir: Path) -> dict[str, Any]:
         """`output_dir` = the run folder itself."""
