@@ -710,9 +710,8 @@ def test_sentiment_hypermodel_builds_the_recipes_model(tmp_path):
     trial_config = hm.config(keras_tuner.HyperParameters())
     splits = imdb.load_imdb(frame, seed=config.seed)
     layers = sentiment.make_vectorizers(trial_config, splits.train_texts, splits.train_labels)
-    steps = -(-len(splits.train_texts) // config.batch_size)
     recipe = sentiment.compile_model(sentiment.build_model(trial_config, *layers),
-                                     trial_config, steps)
+                                     trial_config, len(splits.train_texts))
     # The same layers (the n-gram branch with its weights included) and optimizer.
     assert [type(x).__name__ for x in built.layers] == [type(x).__name__ for x in recipe.layers]
     assert built.count_params() == recipe.count_params()

@@ -76,6 +76,8 @@ _CONFIGS = {
     "forecast": ("lstm_apps.recipes.forecast", "ForecastConfig"),
     "sentiment": ("lstm_apps.recipes.sentiment", "SentimentConfig"),
 }
+
+
 def _config_class(recipe: str) -> type:
     module, name = _CONFIGS[recipe]
     return getattr(importlib.import_module(module), name)

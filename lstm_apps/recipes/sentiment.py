@@ -691,7 +691,7 @@ def make_vectorizers(config: SentimentConfig, texts: Any, labels: Any) -> tuple[
 
 
 def compile_model(model: keras.Model, config: SentimentConfig,
-                  steps_per_epoch: int) -> keras.Model:
+                  train_samples: int) -> keras.Model:
     """Compiles a model of `build_model` for training, as `run` does.
 
     Adam at `config.learning_rate` with `config.clipnorm`, and with
@@ -702,17 +702,19 @@ def compile_model(model: keras.Model, config: SentimentConfig,
     Args:
         model: The model.
         config: The settings.
-        steps_per_epoch: Batches per epoch (the EMA's overwrite period).
+        train_samples: Training reviews: with `config.batch_size`, the
+            batches per epoch (the EMA's overwrite period).
 
     Returns:
         `model`, compiled.
     """
     import keras
 
+    steps = math.ceil(train_samples / config.batch_size)
     ema = {}
     if config.ema_momentum is not None:
-        momentum = _epoch_momentum(config.ema_momentum, steps_per_epoch)
-        ema = dict(use_ema=True, ema_momentum=momentum, ema_overwrite_frequency=steps_per_epoch)
+        momentum = _epoch_momentum(config.ema_momentum, steps)
+        ema = dict(use_ema=True, ema_momentum=momentum, ema_overwrite_frequency=steps)
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm, **ema),
         loss="binary_crossentropy",
@@ -885,10 +887,9 @@ def run(config: SentimentConfig) -> SentimentResult:
     val_data = _text_dataset(
         splits.val_texts, splits.val_labels, val_lengths, max(config.batch_size, 256), None
     )
-    steps = math.ceil(len(splits.train_texts) / config.batch_size)
 
-    vectorizer, ngram_vectorizer = vectorizers[0], vectorizers[1]
-    model = compile_model(build_model(config, *vectorizers), config, steps)
+    vectorizer, ngram_vectorizer, _ = vectorizers
+    model = compile_model(build_model(config, *vectorizers), config, len(splits.train_texts))
     prepare_seconds = time.perf_counter() - prepare_start
     if config.verbose:
         model.summary(print_fn=logger.info)

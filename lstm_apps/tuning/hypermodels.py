@@ -507,8 +507,8 @@ class SentimentHyperModel(RecipeHyperModel):
         self._text_cache: tuple[Any, int] | None = None
 
     def _text_layers(self) -> tuple[Any, int]:
-        """The adapted text layers of the base config and the steps per epoch (cached:
-        the search space does not change the vocabulary)."""
+        """The adapted text layers of the base config and the training reviews' count
+        (cached: the search space does not change the vocabulary)."""
         if self._text_cache is None:
             from lstm_apps.data import imdb
             from lstm_apps.recipes import sentiment
@@ -521,15 +521,14 @@ class SentimentHyperModel(RecipeHyperModel):
                 max_test_samples=config.max_test_samples, seed=config.seed,
             )
             layers = sentiment.make_vectorizers(config, splits.train_texts, splits.train_labels)
-            steps = -(-len(splits.train_texts) // config.batch_size)
-            self._text_cache = (layers, steps)
+            self._text_cache = (layers, len(splits.train_texts))
         return self._text_cache
 
     def _build_model(self, config: Any) -> keras.Model:
         from lstm_apps.recipes import sentiment
 
-        layers, steps = self._text_layers()  # built and compiled as `sentiment.run` does
-        return sentiment.compile_model(sentiment.build_model(config, *layers), config, steps)
+        layers, samples = self._text_layers()  # built and compiled as `sentiment.run` does
+        return sentiment.compile_model(sentiment.build_model(config, *layers), config, samples)
 
     def run_overrides(self, run_dir: Path) -> dict[str, Any]:
         """`output_dir` = the run folder itself."""
