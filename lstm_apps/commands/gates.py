@@ -118,12 +118,11 @@ def _outputs(model: Any, inputs: Any) -> Any:
 
 
 def _print_clamp_change(
-    model: Any, twin: Any, inputs: Any, before: Any, labels: list[float] | None, what: str
+    model: Any, twin: Any, inputs: Any, labels: list[float] | None, what: str
 ) -> None:
-    """Prints how the outputs change from `before` (the model's) to the twin's."""
     import numpy as np
 
-    after = _outputs(twin, inputs)
+    before, after = _outputs(model, inputs), _outputs(twin, inputs)
     print(f"Clamped {what}:")
     if before.shape[1] <= 4:
         for sample, (b, a) in enumerate(zip(before, after)):
@@ -211,13 +210,13 @@ def _forecaster_inputs(folder: Path, path: Path, columns: list[str] | None
     from lstm_apps.data.series import read_csv
     from lstm_apps.recipes.forecast import load_forecaster
 
-    if not path.is_file():
-        raise FileNotFoundError(f"Received --csv {path}, which is not a file.")
     forecaster = load_forecaster(folder)
     run_config = folder.parent / "config.json"
     settings: dict[str, Any] = {}
     if folder.name == "forecaster" and run_config.is_file():
         settings = json.loads(run_config.read_text(encoding="utf-8"))
+    if not path.is_file():
+        raise FileNotFoundError(f"Received --csv {path}, which is not a file.")
     header = [str(c) for c in pd.read_csv(path, nrows=0).columns]
     covariates = [str(c) for c in forecaster.panel_.past_columns]
     date_col = settings.get("date_col") or (header[0] if header else "date")
@@ -351,8 +350,7 @@ def run(args: argparse.Namespace) -> int:
     summary = trace.summary()
     written.append(_io.write_csv(out / "summary.csv", summary))
     print(f"Traced {', '.join(trace.keys)} on {note}.")
-    array = np.asarray(inputs, dtype=object) if args.text else inputs
-    predictions = _outputs(model, array) if args.text or twin is not None else None
+    predictions = _outputs(model, np.asarray(inputs, dtype=object)) if args.text else None
     if args.text:
         for sample, words in enumerate(trace.tokens or [[]] * len(inputs)):
             shown = ", ".join(f"{v:.4g}" for v in predictions[sample])
@@ -375,8 +373,8 @@ def run(args: argparse.Namespace) -> int:
     if twin is not None:
         held = ", ".join(f"{k}={v:g}" for k, v in clamp.items())
         units = "all units" if args.clamp_units is None else f"units {args.clamp_units}"
+        array = np.asarray(inputs) if args.text else inputs
         _print_clamp_change(
-            model, twin, array, predictions, args.label,
-            f"{held} in {', '.join(trace.names)} ({units})",
+            model, twin, array, args.label, f"{held} in {', '.join(trace.names)} ({units})"
         )
     return 0
