@@ -41,6 +41,11 @@ from lstm_apps.cells.chrono import ChronoInitializer, check_chrono_t_max
 
 __all__ = ["GATE_ALIASES", "GateSpec", "LSTMCellBase", "check_gate_clamp"]
 
+# Besides `__all__`, this private module gives the other modules of the package
+# `Loop` and `peephole_name` (the step loop, shared with lstm_apps.layers.LSTM),
+# and `DropoutMixin`, `check_units`, `check_rate` and `get_object` (what every
+# cell's constructor needs, shared with the xLSTM and min-RNN cells).
+
 #: The names a gate can be given by, in `gate_clamp` and
 #: `lstm_apps.gates.clamp_gates`: each maps to the gate's letter.
 GATE_ALIASES: dict[str, str] = {
@@ -130,7 +135,7 @@ class GateSpec:
 
 
 @dataclasses.dataclass(frozen=True)
-class _Loop:
+class Loop:
     """How `lstm_apps.layers.LSTM` runs its cell for one time loop.
 
     Normal layout: step tensors are `(batch, n)`, as in any Keras cell.
@@ -212,18 +217,18 @@ class _DropoutMaskCache:
         self._recurrent_dropout_mask = None
 
 
-_DropoutMixin = _keras_dropout_mixin()
+DropoutMixin = _keras_dropout_mixin()
 
 
-def _check_units(units: Any) -> int:
+def check_units(units: Any) -> int:
     return check_int("units", units, 1, expected="a positive integer")
 
 
-def _check_rate(name: str, value: Any) -> float:
+def check_rate(name: str, value: Any) -> float:
     return check_real(name, value, 0.0, 1.0, high_open=True, expected="a float in [0, 1)")
 
 
-def _get_object(module: Any, name: str, value: Any) -> Any:
+def get_object(module: Any, name: str, value: Any) -> Any:
     """`module.get(value)` with an error message that names the argument."""
     try:
         return module.get(value)
@@ -235,12 +240,12 @@ def _get_object(module: Any, name: str, value: Any) -> Any:
         ) from None
 
 
-def _peephole_name(gate: str) -> str:
+def peephole_name(gate: str) -> str:
     return {"i": "input", "f": "forget", "o": "output"}[gate] + "_gate_peephole_weights"
 
 
 def _keep_masked(
-    keep: Any, h: Any, new_states: list[Any], states: Sequence[Any], loop: _Loop
+    keep: Any, h: Any, new_states: list[Any], states: Sequence[Any], loop: Loop
 ) -> tuple[Any, list[Any]]:
     """A step whose mask `keep` is False keeps the previous states and
     outputs the h state (zeros with `zero_output_for_mask`), as Keras's loop
@@ -351,7 +356,7 @@ def _check_clamp_units(
     return sorted({int(u) for u in units})
 
 
-class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
+class LSTMCellBase(DropoutMixin, keras.layers.Layer):
     """Base class of every lstm_apps cell; configured by a `GateSpec`.
 
     Subclasses fix the spec; users normally create `StandardLSTMCell`,
@@ -411,7 +416,7 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         gate_clamp_units: Sequence[int] | None = None,
         **kwargs: Any,
     ) -> None:
-        self.units = _check_units(units)
+        self.units = check_units(units)
         self.chrono_t_max = check_chrono_t_max(chrono_t_max)
         if self.chrono_t_max is not None and not self._spec.forget_gate:
             raise ValueError(
@@ -437,33 +442,33 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
             mask = np.zeros((self.units,), dtype=bool)
             mask[self.gate_clamp_units] = True
             self._clamp_mask = mask
-        self.dropout = _check_rate("dropout", dropout)
-        self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = check_rate("dropout", dropout)
+        self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(
                 "Received an invalid value for argument `seed`, expected an "
                 f"integer or None, got {seed!r}."
             )
         act = keras.activations
-        self.activation = _get_object(act, "activation", activation)
-        self.recurrent_activation = _get_object(act, "recurrent_activation", recurrent_activation)
+        self.activation = get_object(act, "activation", activation)
+        self.recurrent_activation = get_object(act, "recurrent_activation", recurrent_activation)
         init, reg, con = keras.initializers, keras.regularizers, keras.constraints
-        self.kernel_initializer = _get_object(init, "kernel_initializer", kernel_initializer)
-        self.recurrent_initializer = _get_object(
+        self.kernel_initializer = get_object(init, "kernel_initializer", kernel_initializer)
+        self.recurrent_initializer = get_object(
             init, "recurrent_initializer", recurrent_initializer
         )
-        self.bias_initializer = _get_object(init, "bias_initializer", bias_initializer)
-        self.peephole_initializer = _get_object(init, "peephole_initializer", peephole_initializer)
-        self.kernel_regularizer = _get_object(reg, "kernel_regularizer", kernel_regularizer)
-        self.recurrent_regularizer = _get_object(
+        self.bias_initializer = get_object(init, "bias_initializer", bias_initializer)
+        self.peephole_initializer = get_object(init, "peephole_initializer", peephole_initializer)
+        self.kernel_regularizer = get_object(reg, "kernel_regularizer", kernel_regularizer)
+        self.recurrent_regularizer = get_object(
             reg, "recurrent_regularizer", recurrent_regularizer
         )
-        self.bias_regularizer = _get_object(reg, "bias_regularizer", bias_regularizer)
-        self.peephole_regularizer = _get_object(reg, "peephole_regularizer", peephole_regularizer)
-        self.kernel_constraint = _get_object(con, "kernel_constraint", kernel_constraint)
-        self.recurrent_constraint = _get_object(con, "recurrent_constraint", recurrent_constraint)
-        self.bias_constraint = _get_object(con, "bias_constraint", bias_constraint)
-        self.peephole_constraint = _get_object(con, "peephole_constraint", peephole_constraint)
+        self.bias_regularizer = get_object(reg, "bias_regularizer", bias_regularizer)
+        self.peephole_regularizer = get_object(reg, "peephole_regularizer", peephole_regularizer)
+        self.kernel_constraint = get_object(con, "kernel_constraint", kernel_constraint)
+        self.recurrent_constraint = get_object(con, "recurrent_constraint", recurrent_constraint)
+        self.bias_constraint = get_object(con, "bias_constraint", bias_constraint)
+        self.peephole_constraint = get_object(con, "peephole_constraint", peephole_constraint)
         super().__init__(**kwargs)
         self.use_bias = bool(use_bias)
         self.unit_forget_bias = bool(unit_forget_bias)
@@ -475,7 +480,7 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
             self.state_size.append(self.units * len(spec.recurrent_gates))
         self.output_size = self.units
         # Set by `lstm_apps.layers.LSTM` for the duration of its time loop.
-        self._loop: _Loop | None = None
+        self._loop: Loop | None = None
 
     # ------------------------------------------------------------------ build
     @property
@@ -553,10 +558,10 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         for gate in self._spec.peepholes:
             setattr(
                 self,
-                _peephole_name(gate),
+                peephole_name(gate),
                 self.add_weight(
                     shape=(units,),
-                    name=_peephole_name(gate),
+                    name=peephole_name(gate),
                     initializer=self.peephole_initializer,
                     regularizer=self.peephole_regularizer,
                     constraint=self.peephole_constraint,
@@ -638,7 +643,7 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         training: bool,
         with_gates: bool,
         add_bias: bool,
-        loop: _Loop | None,
+        loop: Loop | None,
     ) -> tuple[Any, list[Any], dict[str, Any]]:
         """`step`, in the layout of `loop` (the normal one when `None`)."""
         spec = self._spec
@@ -728,14 +733,14 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         mask = self._clamp_mask[:, None] if feature_major else self._clamp_mask
         return ops.where(ops.convert_to_tensor(mask), held, gate)
 
-    def _step_peepholes(self, loop: _Loop | None) -> dict[str, Any]:
+    def _step_peepholes(self, loop: Loop | None) -> dict[str, Any]:
         """The peephole weights by gate: the vectors themselves, or slices of
         the loop's broadcast `peepholes` (one split per step)."""
         gates = self._spec.peepholes
         if not gates:
             return {}
         if loop is None or loop.peepholes is None:
-            return {gate: getattr(self, _peephole_name(gate)) for gate in gates}
+            return {gate: getattr(self, peephole_name(gate)) for gate in gates}
         axis = 0 if loop.feature_major else -1
         split = loop.split if loop.split is not None else ops.split
         return dict(zip(gates, split(loop.peepholes, len(gates), axis=axis)))
@@ -764,7 +769,7 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         return h, new_states
 
     def _call_chunk(
-        self, inputs: Any, states: Sequence[Any], training: bool, loop: _Loop
+        self, inputs: Any, states: Sequence[Any], training: bool, loop: Loop
     ) -> tuple[Any, list[Any]]:
         """`loop.steps` consecutive time steps; `inputs` is `(batch, steps * width)`.
 
@@ -790,7 +795,7 @@ class LSTMCellBase(_DropoutMixin, keras.layers.Layer):
         return (ops.concatenate(outputs, axis=-1) if loop.sequences else h), states
 
     def _call_feature_major(
-        self, inputs: Any, states: Sequence[Any], training: bool, loop: _Loop
+        self, inputs: Any, states: Sequence[Any], training: bool, loop: Loop
     ) -> tuple[Any, list[Any]]:
         """One time step in the feature-major layout; `inputs` is `(width, batch)`.
 

@@ -29,8 +29,8 @@ import keras
 from keras import ops
 
 from lstm_apps._validation import check_bool, check_int, invalid_message
-from lstm_apps.cells._base import _check_rate, _check_units, _DropoutMixin
-from lstm_apps.cells._base import _get_object as _get
+from lstm_apps.cells._base import DropoutMixin, check_rate, check_units
+from lstm_apps.cells._base import get_object as _get
 
 __all__ = ["MinGRUCell", "MinLSTMCell", "ScanRNN", "scan_loop"]
 
@@ -99,7 +99,7 @@ def _linear_scan(log_a: Any, b: Any, h0: Any) -> Any:
     return ops.reshape(h, ops.shape(b))
 
 
-class _MinCell(_DropoutMixin, keras.layers.Layer):
+class _MinCell(DropoutMixin, keras.layers.Layer):
     """The shared part of `MinLSTMCell` and `MinGRUCell`."""
 
     _blocks: tuple[str, ...] = ()
@@ -121,9 +121,9 @@ class _MinCell(_DropoutMixin, keras.layers.Layer):
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
-        self.units = units = _check_units(units)
-        self.dropout = _check_rate("dropout", dropout)
-        recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        self.units = units = check_units(units)
+        self.dropout = check_rate("dropout", dropout)
+        recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
         if recurrent_dropout != 0.0:
             raise ValueError(
                 invalid_message(

@@ -41,8 +41,8 @@ import keras
 from keras import ops
 
 from lstm_apps._validation import check_bool, check_choice, check_int, invalid_message
-from lstm_apps.cells._base import _check_rate, _check_units, _DropoutMixin
-from lstm_apps.cells._base import _get_object as _get
+from lstm_apps.cells._base import DropoutMixin, check_rate, check_units
+from lstm_apps.cells._base import get_object as _get
 
 __all__ = ["MLSTMCell", "SLSTMCell"]
 
@@ -50,7 +50,7 @@ __all__ = ["MLSTMCell", "SLSTMCell"]
 _EPS = 1e-6
 
 
-class _XLSTMCell(_DropoutMixin, keras.layers.Layer):
+class _XLSTMCell(DropoutMixin, keras.layers.Layer):
     """Arguments, input projection and config shared by the two xLSTM cells."""
 
     _recurrent = True
@@ -76,15 +76,15 @@ class _XLSTMCell(_DropoutMixin, keras.layers.Layer):
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
-        self.units = units = _check_units(units)
+        self.units = units = check_units(units)
         num_heads = check_int("num_heads", num_heads, 1, expected="a positive integer")
         if units % num_heads:
             raise ValueError(
                 invalid_message("num_heads", f"a divisor of `units` ({units})", num_heads)
             )
         forget_gate = check_choice("forget_gate", forget_gate, ("sigmoid", "exp"))
-        self.dropout = _check_rate("dropout", dropout)
-        self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = check_rate("dropout", dropout)
+        self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
         if not self._recurrent and self.recurrent_dropout != 0.0:
             raise ValueError(
                 invalid_message(

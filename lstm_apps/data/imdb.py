@@ -39,8 +39,8 @@ import numpy as np
 from lstm_apps.layers.text import (
     SequencePooling,
     TruncateTokens,
-    _standardize_str,
     standardize_review,
+    standardize_text,
 )
 
 __all__ = [
@@ -120,7 +120,7 @@ def make_vectorizer(
 
     counts: Counter = Counter()
     for text in texts:
-        counts.update(_standardize_str(str(text)).split())
+        counts.update(standardize_text(str(text)).split())
     # adapt()'s order: most frequent first, ties in reverse text order
     ranked = sorted(counts.items(), key=lambda item: (item[1], item[0]), reverse=True)
     vocabulary = [str(word) for word, _ in ranked[: vocab_size - 2]]
@@ -146,7 +146,7 @@ def make_vectorizer(
 
 def _ngrams(text: str, ngrams: int) -> set[str]:
     """The distinct 1- to `ngrams`-grams of a review, as `TextVectorization` joins them."""
-    words = _standardize_str(text).split()
+    words = standardize_text(text).split()
     grams = set(words)
     for n in range(2, ngrams + 1):
         grams.update(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))

@@ -31,6 +31,7 @@ from lstm_apps.layers.text import (
     TruncateTokens,
     check_max_len,
     standardize_review,
+    standardize_text,
 )
 
 __all__ = [
@@ -41,4 +42,5 @@ __all__ = [
     "TruncateTokens",
     "check_max_len",
     "standardize_review",
+    "standardize_text",
 ]

@@ -11,11 +11,10 @@ from keras import ops
 
 from lstm_apps import cells as _cells
 
-# `_torch_fused`, `_Loop` and `_peephole_name` are private loop helpers of
-# lstm_apps.cells shared with this layer only; they should become public names
-# of lstm_apps.cells (see the note of issue 16).
+# The step loop (`Loop`, `peephole_name`) and the fused torch kernel are
+# package-internal parts of lstm_apps.cells that this layer shares.
 from lstm_apps.cells import LSTMCellBase, _torch_fused
-from lstm_apps.cells._base import _Loop, _peephole_name
+from lstm_apps.cells._base import Loop, peephole_name
 
 __all__ = ["LSTM"]
 
@@ -291,7 +290,7 @@ class LSTM(keras.layers.RNN):
         # matmuls of later steps run on idle cores while the recurrence
         # waits) and on JAX's CPU scan (W1 predict 84 ms against 37 ms per
         # batch, jitted, one thread, same process).
-        loop = _Loop(peepholes=self._peepholes(ops.shape(sequences)[0]))
+        loop = Loop(peepholes=self._peepholes(ops.shape(sequences)[0]))
         with _temporarily(self.cell, _loop=loop):
             return super().inner_loop(sequences, initial_state, mask, training=training)
 
@@ -305,14 +304,14 @@ class LSTM(keras.layers.RNN):
         over a hoisted input projection. This is that loop for any cell of
         the family: one input matmul for the sequence, then one step per
         time step, with the recurrent kernels converted once and torch's own
-        `sigmoid`, `tanh` and `chunk` (see `_Loop`). Masked steps keep the
+        `sigmoid`, `tanh` and `chunk` (see `Loop`). Masked steps keep the
         states and output the previous output (zeros with
         `zero_output_for_mask`), as in Keras's torch loop; the outputs run in
         processing order (reversed with `go_backwards`).
         """
         cell = self.cell
         z = ops.unstack(cell.project_inputs(sequences, training=training), axis=1)
-        loop = _Loop(
+        loop = Loop(
             projected=True,
             peepholes=self._peepholes(ops.shape(sequences)[0]),
             recurrent_kernel=ops.convert_to_tensor(cell.recurrent_kernel),
@@ -367,7 +366,7 @@ class LSTM(keras.layers.RNN):
         gates = cell.spec.peepholes
         if not gates:
             return None
-        joined = ops.concatenate([getattr(cell, _peephole_name(gate)) for gate in gates])
+        joined = ops.concatenate([getattr(cell, peephole_name(gate)) for gate in gates])
         if feature_major:
             return ops.broadcast_to(ops.expand_dims(joined, 1), (joined.shape[0], batch))
         return ops.broadcast_to(joined, (batch, joined.shape[0]))
@@ -406,7 +405,7 @@ class LSTM(keras.layers.RNN):
         if cell.use_bias:
             bias = ops.cast(cell.bias, cell.compute_dtype)
             bias = ops.broadcast_to(ops.expand_dims(bias, 1), (bias.shape[0], batch))
-        loop = _Loop(
+        loop = Loop(
             feature_major=True,
             peepholes=self._peepholes(batch, feature_major=True),
             masked=mask is not None,
@@ -470,7 +469,7 @@ class LSTM(keras.layers.RNN):
         sequences = _with_mask_column(sequences, mask)
         width = sequences.shape[2]
         chunks = ops.reshape(sequences, (-1, timesteps // steps, steps * width))
-        loop = _Loop(
+        loop = Loop(
             peepholes=self._peepholes(ops.shape(sequences)[0]),
             steps=steps,
             sequences=self.return_sequences,

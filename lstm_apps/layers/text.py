@@ -16,6 +16,8 @@ on the model floor and are registered with Keras's serialization as soon as
 - `BranchSum`: sums the logits of several branches; in training it drops one
   branch at a time for a share of the reviews, so that each branch also
   learns to classify alone.
+- `standardize_review` / `standardize_text`: the text standardisation the
+  vectorizers use, for arrays and tensors or for one Python string.
 - `check_max_len`: the check of a `max_len` argument, shared with the
   sentiment recipe's config.
 """
@@ -37,6 +39,7 @@ __all__ = [
     "TruncateTokens",
     "check_max_len",
     "standardize_review",
+    "standardize_text",
 ]
 
 
@@ -111,7 +114,7 @@ def standardize_review(text: Any) -> Any:
             array = np.vectorize(
                 lambda t: t.decode("utf-8") if isinstance(t, bytes) else str(t), otypes=[str]
             )(array)
-        return np.vectorize(_standardize_str, otypes=[str])(array)
+        return np.vectorize(standardize_text, otypes=[str])(array)
     import tensorflow as tf  # TextVectorization is built on TensorFlow
 
     text = tf.strings.lower(text, encoding="utf-8")
@@ -121,7 +124,24 @@ def standardize_review(text: Any) -> Any:
     return tf.strings.strip(text)
 
 
-def _standardize_str(text: str) -> str:
+def standardize_text(text: str) -> str:
+    """`standardize_review` for one Python string, without NumPy or TensorFlow.
+
+    The same rules (lower case, HTML tags and punctuation to spaces,
+    apostrophes dropped), for counting or listing the words of a review.
+
+    Args:
+        text: One review.
+
+    Returns:
+        The standardised review.
+
+    Example:
+
+    >>> from lstm_apps.layers import standardize_text
+    >>> standardize_text("A <br /><br />GREAT film, isn't it?!").split()
+    ['a', 'great', 'film', 'isnt', 'it']
+    """
     text = _PY_TAG.sub(" ", text.lower())
     text = _PY_APOSTROPHE.sub("", text)
     return _PY_NOT_WORD.sub(" ", text).strip()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lstm_apps._validation import check_bool, check_choice, check_int, check_real, check_text
+from lstm_apps._validation import check_int
 
 __all__ = [
     "BASELINE_CELLS",
@@ -41,67 +41,6 @@ def check_cell(cell: Any, argument: str = "cell") -> str:
             f"{valid}, got {cell!r}."
         )
     return key
-
-
-# The recipe modules' names for the checks of `lstm_apps._validation`, kept
-# until recipes/forecast.py, sentiment.py and memory.py call those directly.
-_check_choice = check_choice
-_check_text = check_text
-_check_bool = check_bool
-
-
-def _check_int(
-    name: str,
-    value: Any,
-    minimum: int | None = None,
-    *,
-    optional: bool = False,
-    expected: str | None = None,
-    numpy: bool = True,
-    wrong_type: type[Exception] | None = None,
-    show_type: bool = False,
-) -> int | None:
-    """`check_int(name, value, minimum, optional=..., expected=...)`.
-
-    `numpy`, `wrong_type` and `show_type` are the options of the old check,
-    ignored now: NumPy integers are always accepted, a wrong type always
-    raises `WrongTypeError` (a TypeError and a ValueError) and messages
-    never add the type.
-    """
-    del numpy, wrong_type, show_type
-    return check_int(name, value, minimum, optional=optional, expected=expected)
-
-
-def _check_real(
-    name: str,
-    value: Any,
-    low: float,
-    high: float,
-    *,
-    open_low: bool = False,
-    closed_high: bool = False,
-    optional: bool = False,
-    expected: str | None = None,
-    numpy: bool = True,
-    wrong_type: type[Exception] | None = None,
-    show_type: bool = False,
-) -> float | None:
-    """`check_real` on `[low, high)` by default (`open_low`, `closed_high` change its ends).
-
-    The interval's wording stays "a number in [low, high)"; `numpy`,
-    `wrong_type` and `show_type` are ignored as in `_check_int`.
-    """
-    del numpy, wrong_type, show_type
-    return check_real(
-        name,
-        value,
-        low,
-        high,
-        low_open=open_low,
-        high_open=not closed_high,
-        optional=optional,
-        expected=expected,
-    )
 
 
 def _one_layer(

@@ -70,16 +70,8 @@ import numpy as np
 import pandas as pd
 
 from lstm_apps import _io, _runs
-from lstm_apps.recipes._common import (
-    _check_bool,
-    _check_choice,
-    _check_int,
-    _check_real,
-    _check_text,
-    check_cell,
-    config_to_dict,
-    recipe_cells,
-)
+from lstm_apps._validation import check_bool, check_choice, check_int, check_real, check_text
+from lstm_apps.recipes._common import check_cell, config_to_dict, recipe_cells
 
 __all__ = [
     "MODELS",
@@ -244,7 +236,7 @@ class MemoryConfig:
     )
 
     def __post_init__(self) -> None:
-        _check_choice("task", self.task, TASKS)
+        check_choice("task", self.task, TASKS)
         for name in ("lengths", "cells", "unit_forget_bias"):
             value = getattr(self, name)
             bias = name == "unit_forget_bias"
@@ -255,7 +247,7 @@ class MemoryConfig:
                     f"Received an invalid value for argument `{name}`, expected a non-empty "
                     f"sequence{extra}, got {value!r}."
                 )
-        _check_int("marker_window", self.marker_window, 1)
+        check_int("marker_window", self.marker_window, 1)
         minimum = 2 * self.marker_window + 2 if self.task == "adding" else (
             self.marker_window + 1)
         expected = (
@@ -263,7 +255,7 @@ class MemoryConfig:
             f"`marker_window`={self.marker_window}"
         )
         for value in self.lengths:
-            _check_int("lengths", value, minimum, expected=expected)
+            check_int("lengths", value, minimum, expected=expected)
         lengths = tuple(int(v) for v in self.lengths)
         valid = recipe_cells() + list(MODELS)
         cells = []
@@ -286,9 +278,9 @@ class MemoryConfig:
             self, "unit_forget_bias", tuple(dict.fromkeys(bool(b) for b in self.unit_forget_bias))
         )
         for name in ("units", "train_samples", "test_samples", "epochs", "batch_size"):
-            object.__setattr__(self, name, _check_int(name, getattr(self, name), 1))
-        object.__setattr__(self, "seed", _check_int("seed", self.seed, 0))
-        object.__setattr__(self, "verbose", _check_int("verbose", self.verbose, 0))
+            object.__setattr__(self, name, check_int(name, getattr(self, name), 1))
+        object.__setattr__(self, "seed", check_int("seed", self.seed, 0))
+        object.__setattr__(self, "verbose", check_int("verbose", self.verbose, 0))
         if self.verbose > 2:
             raise ValueError(
                 f"Received an invalid value for argument `verbose`, expected 0, 1 or 2, got "
@@ -296,32 +288,29 @@ class MemoryConfig:
             )
         for name in ("learning_rate", "solved_ratio"):
             value = getattr(self, name)
-            _check_real(name, value, 0.0, 1.0, open_low=True, closed_high=True, numpy=False)
-        _check_real(
+            check_real(name, value, 0.0, 1.0, low_open=True)
+        check_real(
             "clipnorm",
             self.clipnorm,
             0.0,
             math.inf,
-            open_low=True,
-            closed_high=True,
+            low_open=True,
             optional=True,
-            numpy=False,
             expected="a positive number or None",
         )
-        _check_bool("chrono", self.chrono)
-        _check_real(
+        check_bool("chrono", self.chrono)
+        check_real(
             "time_budget",
             self.time_budget,
             0.0,
             math.inf,
-            open_low=True,
-            closed_high=False,
+            low_open=True,
+            high_open=True,
             optional=True,
-            numpy=False,
             expected="a positive number of seconds or None",
         )
         for name in ("output_dir", "run_name"):
-            _check_text(name, getattr(self, name), optional=True)
+            check_text(name, getattr(self, name), optional=True)
 
     def models(self) -> list[tuple[str, str, str | None]]:
         """`(label, cell, init)` of every model trained at each length.

@@ -48,14 +48,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lstm_apps.recipes._common import (
-    _check_bool,
-    _check_choice,
-    _check_int,
-    _check_real,
-    _check_text,
-    check_cell,
-)
+from lstm_apps._validation import check_bool, check_choice, check_int, check_real, check_text
+from lstm_apps.recipes._common import check_cell
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -227,7 +221,7 @@ class SentimentConfig:
         _imdb.check_source(self.data, "data")
         _imdb.check_source(self.test_data, "test_data")
         for name in ("text_column", "label_column"):
-            _check_text(name, getattr(self, name))
+            check_text(name, getattr(self, name))
         if not isinstance(self.output_dir, (str, os.PathLike)):
             raise TypeError(
                 "Received an invalid value for argument `output_dir`, expected a folder "
@@ -236,61 +230,56 @@ class SentimentConfig:
         object.__setattr__(self, "output_dir", Path(self.output_dir))
         object.__setattr__(self, "cell", check_cell(self.cell))
         for name in ("units", "layers", "embedding_dim", "batch_size", "epochs"):
-            _check_int(name, getattr(self, name), 1, numpy=False, expected="a positive integer")
+            check_int(name, getattr(self, name), 1, expected="a positive integer")
         check_max_len(self.max_len)
-        _check_int("vocab_size", self.vocab_size, 3, numpy=False)
-        _check_choice("truncating", self.truncating, ("pre", "post"))
-        _check_choice("pooling", self.pooling, POOLINGS)
-        _check_choice("branches", self.branches, BRANCHES)
-        _check_int("ngrams", self.ngrams, 1, numpy=False, expected="a positive integer")
-        _check_int("ngram_vocab_size", self.ngram_vocab_size, 3, numpy=False)
-        _check_real(
-            "ngram_l2", self.ngram_l2, 0.0, math.inf, closed_high=True, numpy=False,
-            expected="a number >= 0",
-        )
-        _check_real(
-            "branch_dropout", self.branch_dropout, 0.0, 1.0, numpy=False,
+        check_int("vocab_size", self.vocab_size, 3)
+        check_choice("truncating", self.truncating, ("pre", "post"))
+        check_choice("pooling", self.pooling, POOLINGS)
+        check_choice("branches", self.branches, BRANCHES)
+        check_int("ngrams", self.ngrams, 1, expected="a positive integer")
+        check_int("ngram_vocab_size", self.ngram_vocab_size, 3)
+        check_real("ngram_l2", self.ngram_l2, 0.0, math.inf, expected="a number >= 0")
+        check_real(
+            "branch_dropout", self.branch_dropout, 0.0, 1.0, high_open=True,
             expected="a float in [0, 1)",
         )
         for name in ("dropout", "recurrent_dropout"):
             value = getattr(self, name)
-            _check_real(name, value, 0.0, 1.0, numpy=False, expected="a float in [0, 1)")
+            check_real(name, value, 0.0, 1.0, high_open=True, expected="a float in [0, 1)")
         for name in ("validation_split", "test_split"):
             value = getattr(self, name)
-            _check_real(
-                name, value, 0.0, 1.0, open_low=True, numpy=False, expected="a float in (0, 1)"
+            check_real(
+                name, value, 0.0, 1.0, low_open=True, high_open=True, expected="a float in (0, 1)"
             )
         for name in ("learning_rate", "clipnorm"):
-            _check_real(
+            check_real(
                 name,
                 getattr(self, name),
                 0.0,
                 math.inf,
-                open_low=True,
-                closed_high=True,
+                low_open=True,
                 optional=name == "clipnorm",
-                numpy=False,
                 expected="a positive number",
             )
-        _check_real(
+        check_real(
             "ema_momentum",
             self.ema_momentum,
             0.0,
             1.0,
-            open_low=True,
+            low_open=True,
+            high_open=True,
             optional=True,
-            numpy=False,
             expected="a float in (0, 1)",
         )
         if self.patience is not None:
-            _check_int("patience", self.patience, 1, numpy=False, expected="a positive integer")
+            check_int("patience", self.patience, 1, expected="a positive integer")
         for name in ("max_train_samples", "max_test_samples"):
             if getattr(self, name) is not None:
-                _check_int(name, getattr(self, name), 4, numpy=False)
-        _check_int("seed", self.seed, numpy=False, wrong_type=TypeError)
-        _check_bool("bidirectional", self.bidirectional)
-        _check_bool("gate_monitor", self.gate_monitor)
-        _check_choice("verbose", self.verbose, (0, 1, 2))
+                check_int(name, getattr(self, name), 4)
+        check_int("seed", self.seed)
+        check_bool("bidirectional", self.bidirectional)
+        check_bool("gate_monitor", self.gate_monitor)
+        check_choice("verbose", self.verbose, (0, 1, 2))
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-ready dict (paths and DataFrames as strings)."""
@@ -550,7 +539,7 @@ def predict_sentiment(
             "Received an invalid value for argument `model`, expected a keras.Model, "
             f"got {type(model).__name__}."
         )
-    _check_int("batch_size", batch_size, 1, numpy=False, expected="a positive integer")
+    check_int("batch_size", batch_size, 1, expected="a positive integer")
     array = _check_texts_argument(texts)
     if len(array) == 0:
         return np.zeros((0,), dtype="float32")
@@ -568,9 +557,9 @@ def predict_sentiment(
 # ------------------------------------------------------------------- batching
 def _token_counts(texts: np.ndarray, max_len: int) -> np.ndarray:
     """Tokens the LSTM branch sees per text (the model's own count, OOV included)."""
-    from lstm_apps.layers.text import _standardize_str
+    from lstm_apps.layers.text import standardize_text
 
-    counts = [len(_standardize_str(str(text)).split()) for text in texts]
+    counts = [len(standardize_text(str(text)).split()) for text in texts]
     return np.minimum(np.asarray(counts, dtype="int32"), max_len)
 
 
