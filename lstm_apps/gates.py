@@ -44,6 +44,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import logging
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -1662,7 +1663,7 @@ def clamp_gates(
 
     def clone(layer: Any) -> Any:
         if id(layer) not in targets:
-            return layer.__class__.from_config(layer.get_config())
+            return _copy_layer(layer)
         if isinstance(layer, keras.layers.Bidirectional):
             forward = _clamp_cell_config(layer.forward_layer, clamp, unit_list)
             backward = _clamp_cell_config(layer.backward_layer, clamp, unit_list)
@@ -1685,6 +1686,21 @@ def clamp_gates(
         "all" if unit_list is None else unit_list,
     )
     return twin
+
+
+def _copy_layer(layer: Any) -> Any:
+    """A fresh layer from `layer`'s config, with its assets (lookup tables).
+
+    `TextVectorization` and the lookup layers keep their vocabulary in a
+    table that the config does not hold; Keras saves it as an asset, and so
+    the copy loads it the same way. Weights are set by the caller.
+    """
+    copy = layer.__class__.from_config(layer.get_config())
+    if hasattr(layer, "save_assets"):
+        with tempfile.TemporaryDirectory() as folder:
+            layer.save_assets(folder)
+            copy.load_assets(folder)
+    return copy
 
 
 def _is_functional(model: Any) -> bool:

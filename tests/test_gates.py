@@ -578,6 +578,32 @@ def test_cli_gates_on_text(tmp_path, capsys):
     assert set(summary.loc[summary["gate"] == "i", "status"]) == {"computed"}
 
 
+@_TF_ONLY
+def test_cli_clamps_a_text_model(tmp_path, capsys):
+    """--clamp on a model that reads raw text: the twin keeps the vocabulary."""
+    from lstm_apps.cli import main
+    from lstm_apps.gates import clamp_gates
+
+    model = _sentiment_model(tmp_path / "model.keras")
+    model.compile(loss="binary_crossentropy", metrics=["accuracy"])
+    model.save(tmp_path / "model.keras")
+    texts = np.asarray(["a great film", "dull plot"], dtype=object)
+    twin = clamp_gates(model, {"forget": 0.0})
+    before, after = model.predict(texts, verbose=0), twin.predict(texts, verbose=0)
+    assert np.abs(after - before).max() > 1e-4  # the clamp changes what the model says
+    assert float(np.nanmax(trace_gates(twin, texts)["bi"]["f"])) == 0.0  # NaN: padding
+    code = main(["gates", str(tmp_path / "model.keras"), "--text", "a great film",
+                 "--text", "dull plot", "--clamp", "forget=0", "--label", "1", "--label", "0",
+                 "--out", str(tmp_path / "out")])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "Clamped forget=0 in bi (all units):" in printed
+    for sample in range(2):
+        assert (f"output[{sample}]: {float(before[sample, 0]):.4g} -> "
+                f"{float(after[sample, 0]):.4g}") in printed
+    assert "  loss: " in printed and "  accuracy: " in printed
+
+
 def test_cli_gates_on_csv(tmp_path, capsys):
     from lstm_apps.cli import main
 

@@ -373,7 +373,7 @@ def run(args: argparse.Namespace) -> int:
     if twin is not None:
         held = ", ".join(f"{k}={v:g}" for k, v in clamp.items())
         units = "all units" if args.clamp_units is None else f"units {args.clamp_units}"
-        array = np.asarray(inputs) if args.text else inputs
+        array = np.asarray(inputs, dtype=object) if args.text else inputs
         _print_clamp_change(
             model, twin, array, args.label, f"{held} in {', '.join(trace.names)} ({units})"
         )
