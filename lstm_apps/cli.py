@@ -26,11 +26,13 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from lstm_apps.recipes.registry import RECIPES
+
 __all__ = ["main", "build_parser"]
 
-# Subcommands in the order `lstm-apps --help` lists them; a module that is not
-# installed yet is skipped.
-_COMMANDS = ("forecast", "sentiment", "memory", "gates", "tune", "cells")
+# Subcommands in the order `lstm-apps --help` lists them: the recipes (from the
+# registry), then the other commands; a module that is not installed yet is skipped.
+_COMMANDS = (*RECIPES, "gates", "tune", "cells")
 
 
 def build_parser() -> argparse.ArgumentParser:

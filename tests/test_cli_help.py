@@ -48,7 +48,8 @@ _PROBE = textwrap.dedent(
             except SystemExit as stop:
                 code = stop.code
         heavy = sorted(m for m in sys.modules if m.split(".")[0] in HEAVY
-                       or m.startswith(("lstm_apps.tuning.", "lstm_apps.recipes.")))
+                       or (m.startswith(("lstm_apps.tuning.", "lstm_apps.recipes."))
+                            and m != "lstm_apps.recipes.registry"))  # stdlib only
         report.append([argv, code, out.getvalue(), err.getvalue(), heavy])
     print(repr(report))
     """

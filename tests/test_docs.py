@@ -44,6 +44,7 @@ def test_public_modules_have_examples():
         "lstm_apps.layers",
         "lstm_apps.cells.peephole",
         "lstm_apps.recipes.forecast",
+        "lstm_apps.recipes.registry",
         "lstm_apps.recipes.sentiment",
         "lstm_apps.tuning.search",
     } <= set(_DOCUMENTED)

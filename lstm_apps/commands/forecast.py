@@ -21,8 +21,9 @@ from lstm_apps.commands._config_args import (
 )
 from lstm_apps.commands._fields import config_class_fields
 from lstm_apps.commands._run_options import add_run_options, policy, resumed
+from lstm_apps.recipes.registry import get_recipe
 
-_CONFIG = ("lstm_apps.recipes.forecast", "ForecastConfig")
+_RECIPE = get_recipe("forecast")
 
 
 def config_overrides() -> dict[str, dict[str, Any]]:
@@ -30,6 +31,7 @@ def config_overrides() -> dict[str, dict[str, Any]]:
     (`add_config_arguments`'s `overrides`; `lstm-apps tune forecast` takes the parsing)."""
     return {
         "test_size": {"type": number},  # a fraction or a number of points
+        "output_dir": {"default": _RECIPE.output_dir},
         # the config's 0 would hide the progress of a long default run
         "verbose": {"default": None, "shown_default": "1 on a terminal, else 2"},
     }
@@ -37,8 +39,8 @@ def config_overrides() -> dict[str, dict[str, Any]]:
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "forecast",
-        help="forecast a time series with an LSTM and compare it with baselines",
+        _RECIPE.name,
+        help=_RECIPE.summary,
         description=(
             "Fits an LSTMForecaster (any lstm_apps cell, keras_lstm or gru; by default "
             "averaged with AutoETS, AutoARIMA and Theta, with conformal intervals) on the "
@@ -59,14 +61,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_config_arguments(parser, config_class_fields(*_CONFIG), overrides=config_overrides())
+    add_config_arguments(parser, config_class_fields(_RECIPE.module, _RECIPE.config),
+                         overrides=config_overrides())
     deprecated_alias(parser, "--progress", "--verbose")
     parser.add_argument(
         "--folds", type=int, default=0, metavar="FOLDS",
         help="run a rolling-origin backtest with this many folds instead (default: 0, a "
         "single run)",
     )
-    add_run_options(parser, "forecast")
+    add_run_options(parser, _RECIPE.name)
     parser.set_defaults(func=run)
 
 
@@ -90,24 +93,20 @@ def _format(frame: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lstm_apps.recipes import forecast as fc
-
     if args.resume is not None:  # a single run or a backtest (its saved --folds)
         args = resumed(args, args._argv)
     if args.verbose is None:
         args.verbose = 1 if sys.stdout.isatty() else 2
     if args.folds < 0:
         raise ValueError(f"Received --folds {args.folds}, expected a number >= 0.")
-    config = config_from_args(fc.ForecastConfig, args)
+    config = config_from_args(_RECIPE.config_class(), args)
     with policy(args):
         return _run(args, config)
 
 
 def _run(args: argparse.Namespace, config: Any) -> int:
-    from lstm_apps.recipes import forecast as fc
-
     if args.folds:
-        frame = fc.backtest(config, folds=args.folds)
+        frame = _RECIPE.load().backtest(config, folds=args.folds)
         overall = frame.xs("all", level="step")
         print(f"\nBacktest, {args.folds} folds (test blocks end at the end of the series):")
         print(_format(overall.drop(index="mean", level="fold")))
@@ -117,7 +116,7 @@ def _run(args: argparse.Namespace, config: Any) -> int:
             print(f"\nRun folder: {frame.attrs['run_dir']}")
         return 0
 
-    result = fc.run(config)
+    result = _RECIPE.run(config)
     m = result.metrics
     data = m["data"]
     print(

@@ -18,14 +18,15 @@ from lstm_apps.commands._config_args import (
 )
 from lstm_apps.commands._fields import config_class_fields
 from lstm_apps.commands._run_options import add_run_options, policy, resumed
+from lstm_apps.recipes.registry import get_recipe
 
-_CONFIG = ("lstm_apps.recipes.memory", "MemoryConfig")
+_RECIPE = get_recipe("memory")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "memory",
-        help="long-range memory: the adding problem at several lengths, LSTM vs SimpleRNN",
+        _RECIPE.name,
+        help=_RECIPE.summary,
         description=(
             "Trains each model on a long-dependency task (the first relevant value sits "
             "among the first 10 steps, the answer is due at the end) at each sequence "
@@ -43,25 +44,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_config_arguments(parser, config_class_fields(*_CONFIG))
+    add_config_arguments(parser, config_class_fields(_RECIPE.module, _RECIPE.config),
+                         overrides={"output_dir": {"default": _RECIPE.output_dir}})
     deprecated_alias(parser, "--progress", "--verbose")
-    add_run_options(parser, "memory")
+    add_run_options(parser, _RECIPE.name)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from lstm_apps.recipes import memory
-
     if args.resume is not None:
         args = resumed(args, args._argv)
-    config = config_from_args(memory.MemoryConfig, args)
+    config = config_from_args(_RECIPE.config_class(), args)
     print(
         f"{config.task} task, lengths {list(config.lengths)}, models "
         f"{[label for label, _, _ in config.models()]}: training "
         f"{len(config.lengths) * len(config.models())} models..."
     )
     with policy(args):
-        result = memory.run(config)
+        result = _RECIPE.run(config)
     table = result.results[
         ["length", "model", "test_mse", "ratio", "solved", "epochs", "seconds",
          "forget_mean", "retention"]

@@ -17,10 +17,9 @@ from typing import Any
 from lstm_apps.commands._config_args import add_config_arguments, config_from_args, none_or
 from lstm_apps.commands._fields import config_class_fields, light_value
 from lstm_apps.commands._run_options import add_run_options, policy, resumed
+from lstm_apps.recipes.registry import get_recipe
 
-_CONFIG = ("lstm_apps.recipes.sentiment", "SentimentConfig")
-#: Where run folders go (`--output-dir`).
-_OUTPUT_DIR = "runs/sentiment"
+_RECIPE = get_recipe("sentiment")
 _EXAMPLES = (
     "examples:\n"
     "  lstm-apps sentiment --data train.csv.gz --test-data test.csv.gz\n"
@@ -36,21 +35,22 @@ def config_overrides() -> dict[str, dict[str, Any]]:
         "data": {"metavar": "PATH"},
         "test_data": {"metavar": "PATH", "type": none_or(str)},
         "output_dir": {"metavar": "PATH", "help": "where run folders go",
-                       "default": _OUTPUT_DIR},
-        "pooling": {"choices": list(light_value(_CONFIG[0], "POOLINGS")), "metavar": None},
+                       "default": _RECIPE.output_dir},
+        "pooling": {"choices": list(light_value(_RECIPE.module, "POOLINGS")), "metavar": None},
         "truncating": {"choices": ["pre", "post"], "metavar": None},
     }
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "sentiment",
-        help="train an LSTM on IMDB reviews from raw text",
+        _RECIPE.name,
+        help=_RECIPE.summary,
         description=__doc__.split("\n\n")[0] + " Options not given keep the defaults shown.",
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_config_arguments(parser, config_class_fields(*_CONFIG), overrides=config_overrides())
+    add_config_arguments(parser, config_class_fields(_RECIPE.module, _RECIPE.config),
+                         overrides=config_overrides())
     parser.add_argument(
         "--run-name", default=None, metavar="RUN_NAME",
         help="run folder name (default: time stamp and cell)",
@@ -58,22 +58,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--json", action="store_true", dest="print_json", help="print the metrics as JSON"
     )
-    add_run_options(parser, "sentiment")
+    add_run_options(parser, _RECIPE.name)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from lstm_apps import _runs
-    from lstm_apps.recipes import sentiment
 
     if args.resume is not None:
         args = resumed(args, args._argv)
     output_dir = _runs.fresh_path(
-        args.output_dir, args.run_name, "sentiment", str(args.cell).lower()
+        args.output_dir, args.run_name, _RECIPE.name, str(args.cell).lower()
     )
-    config = config_from_args(sentiment.SentimentConfig, args, output_dir=output_dir)
+    config = config_from_args(_RECIPE.config_class(), args, output_dir=output_dir)
     with policy(args):
-        result = sentiment.run(config)
+        result = _RECIPE.run(config)
     if args.print_json:
         print(json.dumps(result.metrics, indent=2, sort_keys=True))
         return 0

@@ -43,6 +43,7 @@ from lstm_apps.commands._config_args import (
     reworded,
 )
 from lstm_apps.commands._fields import config_class_fields, light_value
+from lstm_apps.recipes import registry
 
 #: Search-space options: option name -> (hypermodel argument, kind).
 _SPACE = {
@@ -69,18 +70,6 @@ _TUNE_OPTIONS = {
 _DEST = "config__"
 #: Config fields that the search space replaces.
 _TUNED_FIELDS = {"cell", *[k for k in _SPACE if k != "cells"]}
-
-
-#: The config class of each recipe: (module, name).
-_CONFIGS = {
-    "forecast": ("lstm_apps.recipes.forecast", "ForecastConfig"),
-    "sentiment": ("lstm_apps.recipes.sentiment", "SentimentConfig"),
-}
-
-
-def _config_class(recipe: str) -> type:
-    module, name = _CONFIGS[recipe]
-    return getattr(importlib.import_module(module), name)
 
 
 def _add_config_options(parser: argparse.ArgumentParser, recipe: str, fields: list[Any]) -> None:
@@ -162,9 +151,6 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
                       "and gives its trial to another (default: 300)")
 
 
-_RECIPES = ("forecast", "sentiment")
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     # The recipe's own options are parsed in `run` (see `recipe_parser`), so that
     # building the `lstm-apps` parser does not import the recipes (and Keras).
@@ -175,7 +161,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         + "\nSee `lstm-apps tune RECIPE --help` for every option of a recipe.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("recipe", choices=_RECIPES, help="the recipe to tune")
+    parser.add_argument("recipe", choices=registry.tunable(), help="the recipe to tune")
     parser.add_argument("options", nargs=argparse.REMAINDER,
                         help="search, search-space and recipe options")
     parser.set_defaults(func=run)
@@ -188,7 +174,8 @@ def recipe_parser(recipe: str) -> argparse.ArgumentParser:
         description=f"Hyperparameter search over the {recipe} recipe.",
     )
     _add_search_options(parser)
-    fields = list(config_class_fields(*_CONFIGS[recipe]))
+    entry = registry.get_recipe(recipe)
+    fields = list(config_class_fields(entry.module, entry.config))
     _add_space_options(parser, {f.name for f in fields})
     _add_config_options(parser, recipe, fields)
     return parser
@@ -283,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
         items = getattr(args, option, None)
         if items is not None:
             space[argument] = _space_value(option, kind, items)
-    config_class = _config_class(recipe)
+    config_class = registry.get_recipe(recipe).config_class()
     config = _base_config(args, config_class)
     options = {**{f.name: flag(f.name) for f in dataclasses.fields(config_class)},
                **{argument: flag(option) for option, (argument, _) in _SPACE.items()},

@@ -57,6 +57,7 @@ import keras
 import keras_tuner
 
 from lstm_apps.recipes import forecast as _forecast
+from lstm_apps.recipes import registry
 from lstm_apps.recipes._common import BASELINE_CELLS, config_to_dict
 from lstm_apps.tuning import _space
 
@@ -72,8 +73,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Recipes that can be tuned, by name.
-RECIPES = ("forecast", "sentiment")
+#: Recipes that can be tuned, by name (those of `lstm_apps.recipes.registry` with a
+#: hypermodel).
+RECIPES = registry.tunable()
 
 
 class _Default:
@@ -569,18 +571,17 @@ def recipe_name(config: Any) -> str:
                 f"name from {list(RECIPES)} or a recipe config, got {config!r}."
             )
         return config
-    if isinstance(config, _forecast.ForecastConfig):
-        return "forecast"
-    try:
-        from lstm_apps.recipes import sentiment
-    except ImportError:
-        sentiment = None
-    if sentiment is not None and isinstance(config, sentiment.SentimentConfig):
-        return "sentiment"
+    for name in RECIPES:
+        try:
+            config_class = registry.get_recipe(name).config_class()
+        except ImportError:  # a recipe whose dependencies are missing
+            continue
+        if isinstance(config, config_class):
+            return name
+    expected = ", ".join(f"a {registry.get_recipe(name).config}" for name in RECIPES)
     raise TypeError(
-        "Received an invalid value for argument `recipe_config`, expected a ForecastConfig, "
-        f"a SentimentConfig or a recipe name from {list(RECIPES)}, got "
-        f"{type(config).__name__}."
+        f"Received an invalid value for argument `recipe_config`, expected {expected} "
+        f"or a recipe name from {list(RECIPES)}, got {type(config).__name__}."
     )
 
 
@@ -596,6 +597,5 @@ def make_hypermodel(config: Any, data: Any = None, **space: Any) -> RecipeHyperM
     Returns:
         A `ForecastHyperModel` or `SentimentHyperModel`.
     """
-    name = recipe_name(config)
-    cls = ForecastHyperModel if name == "forecast" else SentimentHyperModel
+    cls = registry.get_recipe(recipe_name(config)).hypermodel_class()
     return cls(None if isinstance(config, str) else config, data, **space)
