@@ -40,6 +40,8 @@ def test_public_modules_have_examples():
     assert {
         "lstm_apps.gates",
         "lstm_apps.plots.gates",
+        "lstm_apps.plots.memory",
+        "lstm_apps.plots.sentiment",
         "lstm_apps.callbacks",
         "lstm_apps.layers",
         "lstm_apps.cells.peephole",

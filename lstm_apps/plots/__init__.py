@@ -13,6 +13,12 @@ from lstm_apps.plots.gates import (
     plot_gate_lines,
     plot_timescales,
 )
+from lstm_apps.plots.memory import (
+    plot_forget_curves,
+    plot_memory_results,
+    plot_memory_timescales,
+)
+from lstm_apps.plots.sentiment import plot_sentiment_learning_curves
 
 __all__ = [
     "plot_backtest",
@@ -24,4 +30,8 @@ __all__ = [
     "plot_gate_histograms",
     "plot_gate_lines",
     "plot_timescales",
+    "plot_forget_curves",
+    "plot_memory_results",
+    "plot_memory_timescales",
+    "plot_sentiment_learning_curves",
 ]

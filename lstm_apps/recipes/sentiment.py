@@ -770,24 +770,6 @@ def _tokens(vectorizer: Any, texts: np.ndarray, config: SentimentConfig) -> list
     return [[str(vocabulary[k]) if k else "" for k in row[:steps]] for row in ids]
 
 
-def _learning_curves(history: Any) -> Any:
-    from matplotlib.figure import Figure
-
-    panels = [m for m in ("loss", "accuracy", "auc") if m in history]
-    figure = Figure(figsize=(4.2 * len(panels), 3.4))
-    axes = figure.subplots(1, len(panels), squeeze=False)[0]
-    for ax, metric in zip(axes, panels):
-        ax.plot(history["epoch"], history[metric], marker="o", label="train")
-        if f"val_{metric}" in history:
-            ax.plot(history["epoch"], history[f"val_{metric}"], marker="o", label="validation")
-        ax.set_xlabel("epoch")
-        ax.set_title(metric)
-        ax.grid(alpha=0.3)
-    axes[0].legend()
-    figure.tight_layout()
-    return figure
-
-
 def _forget_gate_figure(model: keras.Model, text: str, tokens: list[str]) -> Any:
     """Forget gate over the words of one review (lstm_apps.gates + plots)."""
     from lstm_apps.gates import trace_gates
@@ -975,8 +957,10 @@ def run(config: SentimentConfig) -> SentimentResult:
     paths["model"] = _io.save_model(run_dir / "model.keras", model)
     paths["history"] = _io.write_csv(run_dir / "history.csv", history)
     paths["config"] = _io.write_json(run_dir / "config.json", config.to_dict())
+    from lstm_apps.plots.sentiment import plot_sentiment_learning_curves
+
     paths["learning_curves"] = _io.save_figure(
-        run_dir / "plots" / "learning_curves.png", _learning_curves(history)
+        run_dir / "plots" / "learning_curves.png", plot_sentiment_learning_curves(history)
     )
     if gate_monitor:
         try:
