@@ -72,6 +72,7 @@ __all__ = [
     "LayerTrace",
     "clamp_gates",
     "gate_statistics",
+    "is_traceable",
     "memory_timescales",
     "trace_gates",
 ]
@@ -690,6 +691,32 @@ def _cell_name(cell: Any) -> str | None:
     if isinstance(cell, keras.layers.LSTMCell):
         return "keras_lstm"
     return None
+
+
+def is_traceable(cell: Any) -> bool:
+    """Whether gate tracing (`trace_gates`, `GateMonitor`, `GateProbe`) covers a cell.
+
+    True for the LSTM cells of `lstm_apps.cells`, the sLSTM and
+    `keras.layers.LSTMCell`; False for the minLSTM, minGRU and mLSTM cells
+    (no LSTM gates to show: `trace_gates` raises an error naming them) and
+    for any other cell (a GRU's, which tracing skips).
+
+    Args:
+        cell: A recurrent cell instance.
+
+    Example:
+
+    >>> import keras, lstm_apps
+    >>> from lstm_apps.gates import is_traceable
+    >>> [is_traceable(lstm_apps.cells.create(n, 2)) for n in ("peephole", "slstm", "mingru")]
+    [True, True, False]
+    >>> is_traceable(keras.layers.GRUCell(2))
+    False
+    """
+    try:
+        return _cell_name(cell) is not None
+    except ValueError:
+        return False
 
 
 def _walk(model: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:

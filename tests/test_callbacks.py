@@ -557,6 +557,34 @@ def test_memory_timescales_are_written_per_layer(tmp_path, caplog):
     assert caplog.text.count("'nfg' (nfg cell) has no forget gate") == 1
 
 
+def test_an_slstm_model_is_monitored_with_its_stabilised_gates(tmp_path):
+    model = keras.Sequential(
+        [
+            keras.Input((8, 2)),
+            keras.layers.Bidirectional(
+                lstm_apps.LSTM(4, "slstm", num_heads=2, return_sequences=True), name="bi"
+            ),
+            lstm_apps.LSTM(4, "slstm", name="rnn"),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    x, y = _data()
+    monitor = GateMonitor(tmp_path, x[:4], image_samples=0, alerts=False)
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[monitor])
+    trace = trace_gates(model, x[:4])  # the trained weights: what the last epoch wrote
+    for name in ("rnn", "bi", "bi/backward"):
+        np.testing.assert_allclose(monitor.last_trace[name]["f"], trace[name]["f"], rtol=1e-6)
+        assert {"n", "m"} <= set(monitor.last_trace[name].values)
+    acc = _events(tmp_path / "gates")
+    scalars = set(acc.PluginTagToContent("scalars"))
+    assert {"rnn/input_gate/mean", "rnn/forget_gate/mean", "rnn/memory/timescale_median",
+            "bi/backward/output_gate/mean"} <= scalars
+    assert float(_value(acc, "rnn/forget_gate/mean")) == pytest.approx(
+        float(np.mean(trace["rnn"]["f"])), rel=1e-5
+    )
+
+
 def test_every_tag_has_a_description_and_the_layout_is_written(tmp_path):
     from tensorboard.plugins.custom_scalar import layout_pb2
     from tensorboard.plugins.custom_scalar import metadata as cs_metadata

@@ -273,6 +273,52 @@ def test_cell_groups_expand():
     assert "fgr" in hm.search_space()["cell"] and "gru" in hm.search_space()["cell"]
 
 
+def test_new_cell_groups_expand_and_gate_monitor_follows_tracing(tmp_path):
+    hm = ForecastHyperModel(tiny_config(gate_monitor=True, output_dir=str(tmp_path)),
+                            cells=("xlstm", "min", "standard"))
+    values = eval(hm.search_space()["cell"].removeprefix("Choice"))
+    assert values == ("slstm", "mlstm", "minlstm", "mingru", "standard")
+    # Gate tracing covers the sLSTM; minLSTM, minGRU and mLSTM have no LSTM
+    # gates (trace_gates raises for them), so their trials train unmonitored.
+    for cell, monitored in (("slstm", True), ("mlstm", False), ("minlstm", False),
+                            ("mingru", False), ("standard", True)):
+        hp = keras_tuner.HyperParameters()
+        hp.Fixed("cell", cell)
+        assert hm.config(hp).gate_monitor is monitored, cell
+
+
+def test_recurrent_dropout_is_drawn_only_for_cells_with_recurrent_weights():
+    from lstm_apps.recipes import sentiment
+    from lstm_apps.tuning import SentimentHyperModel
+
+    rng = np.random.default_rng(2)
+    words = ["great", "awful", "film", "plot", "the", "moving", "dull", "a"]
+    frame = pd.DataFrame({"text": [" ".join(rng.choice(words, 6)) for _ in range(60)],
+                          "label": np.arange(60) % 2})
+    config = sentiment.SentimentConfig(data=frame, units=4, embedding_dim=8, vocab_size=20,
+                                       ngram_vocab_size=40, max_len=8, batch_size=32, verbose=0)
+    hm = SentimentHyperModel(config, cells=("slstm", "min", "mlstm"), units=4, layers=1,
+                             recurrent_dropout=(0.1, 0.3, 0.1))
+    for cell, drawn in (("slstm", True), ("minlstm", False), ("mingru", False),
+                        ("mlstm", False)):
+        hp = keras_tuner.HyperParameters()
+        hp.Fixed("cell", cell)
+        trial = hm.config(hp)
+        assert hp.is_active("recurrent_dropout") is drawn, cell
+        if drawn:
+            assert 0.1 <= trial.recurrent_dropout <= 0.3
+        else:  # these cells reject recurrent_dropout > 0
+            assert trial.recurrent_dropout == 0.0, cell
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("cell", "mingru")
+    assert hm.build(hp).count_params() > 0  # the trial's model builds
+    # Searching only cells without recurrent weights leaves it untuned.
+    only = SentimentHyperModel(config, cells="min", units=4, layers=1)
+    hp = keras_tuner.HyperParameters()
+    assert "recurrent_dropout" not in only.draw(hp)
+    assert "recurrent_dropout" not in hp.values
+
+
 # ====================================================================== bad input
 @pytest.mark.parametrize(
     "kwargs, error, message",

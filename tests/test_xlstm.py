@@ -84,7 +84,7 @@ def slstm_reference(x, kernel, recurrent, bias, forget_gate="sigmoid"):
     return np.stack(hs, axis=1), extra
 
 
-def mlstm_reference(x, kernel, bias, heads, stabilised=True):
+def mlstm_reference(x, kernel, bias, heads, stabilised=True, forget_gate="sigmoid"):
     """mLSTM step by step, float64; without the stabiliser when `stabilised` is False."""
     x = x.astype(np.float64)
     batch, steps, _ = x.shape
@@ -100,13 +100,14 @@ def mlstm_reference(x, kernel, bias, heads, stabilised=True):
         q, k, v, o = (b.reshape(batch, heads, d) for b in blocks)
         k = k / np.sqrt(d)
         i_t, f_t = pre[:, 4 * units : 4 * units + heads], pre[:, 4 * units + heads :]
+        log_f = f_t if forget_gate == "exp" else _log_sigmoid(f_t)
         if stabilised:
-            m_new = np.maximum(_log_sigmoid(f_t) + m, i_t)
-            i_g, f_g = np.exp(i_t - m_new), np.exp(_log_sigmoid(f_t) + m - m_new)
+            m_new = np.maximum(log_f + m, i_t)
+            i_g, f_g = np.exp(i_t - m_new), np.exp(log_f + m - m_new)
             floor = np.exp(-m_new)
             m = m_new
         else:
-            i_g, f_g, floor = np.exp(i_t), _sigmoid(f_t), np.ones_like(i_t)
+            i_g, f_g, floor = np.exp(i_t), np.exp(log_f), np.ones_like(i_t)
         c_mat = f_g[..., None, None] * c_mat + i_g[..., None, None] * (
             v[..., :, None] * k[..., None, :]
         )
@@ -160,20 +161,69 @@ def test_slstm_heads_are_block_diagonal():
 
 
 @pytest.mark.backend
-@pytest.mark.parametrize("heads", _on_tensorflow_else([1, 2], [2]))
-def test_mlstm_matches_numpy_reference_stabilised_or_not(heads):
+@pytest.mark.parametrize(
+    "heads, forget_gate",
+    _on_tensorflow_else([(1, "sigmoid"), (2, "sigmoid"), (2, "exp")], [(2, "exp")]),
+)
+def test_mlstm_matches_numpy_reference_stabilised_or_not(heads, forget_gate):
     rng = np.random.default_rng(2)
     x = rng.normal(size=(3, 10, 4)).astype("float32")
-    cell = _randomized(MLSTMCell(6, num_heads=heads), 4, rng)
+    cell = _randomized(MLSTMCell(6, num_heads=heads, forget_gate=forget_gate), 4, rng)
     kernel, bias = (w.astype(np.float64) for w in cell.get_weights())
-    want = mlstm_reference(x, kernel, bias, heads)
+    want = mlstm_reference(x, kernel, bias, heads, forget_gate=forget_gate)
     # The stabiliser changes nothing but the scale the states are kept at
     # (up to the reference implementation's eps).
-    np.testing.assert_allclose(mlstm_reference(x, kernel, bias, heads, False), want, rtol=1e-4)
+    unstabilised = mlstm_reference(x, kernel, bias, heads, False, forget_gate)
+    np.testing.assert_allclose(unstabilised, want, rtol=1e-4)
     stepped = keras.layers.RNN(cell, return_sequences=True)(x)
     parallel = ScanRNN(cell, return_sequences=True)(x)
     np.testing.assert_allclose(_np(stepped), want, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(_np(parallel), want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("heads", [1, 2])
+def test_matches_the_xlstm_package_with_copied_weights(heads):
+    """Against NX-AI's reference code (`pip install xlstm`, PyTorch; its
+    pure-PyTorch "vanilla" sLSTM loop and stabilised parallel mLSTM, which
+    need no GPU), where it is installed: the same weights in its layout."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("xlstm")
+    from xlstm.blocks.mlstm.backends import parallel_stabilized_simple
+    from xlstm.blocks.slstm.src.vanilla import slstm_forward, slstm_pointwise_function_registry
+
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(3, 12, 4)).astype("float32")
+    batch, steps, _ = x.shape
+    # sLSTM: the package's loop with its head-wise recurrent matrix R
+    # (heads, 4 * d, d), gate order i, f, z, o as here.
+    cell = _randomized(SLSTMCell(6, num_heads=heads), 4, rng, scale=1.0)
+    kernel, recurrent, bias = _weights(cell)
+    d = 6 // heads
+    r = recurrent.transpose(1, 2, 0, 3).reshape(heads, d, 4 * d).transpose(0, 2, 1)
+    wx = torch.from_numpy(np.einsum("bti,ig->tbg", x.astype(np.float64), kernel))
+    states, _, _ = slstm_forward(
+        wx, torch.zeros((4, batch, 6), dtype=torch.float64), torch.from_numpy(r.copy()),
+        torch.from_numpy(bias), slstm_pointwise_function_registry["slstm"],
+    )
+    want = states[0, 1:].numpy().transpose(1, 0, 2)  # h of every step, (batch, time, units)
+    got = keras.layers.RNN(cell, return_sequences=True)(x)
+    np.testing.assert_allclose(_np(got), want, rtol=1e-4, atol=1e-5)
+    # mLSTM: the package's parallel form gives h~; the output gate multiplies it.
+    cell = _randomized(MLSTMCell(6, num_heads=heads), 4, rng, scale=1.0)
+    kernel, bias = (w.astype(np.float64) for w in cell.get_weights())
+    pre = x.astype(np.float64) @ kernel + bias
+    q, k, v, o = (
+        pre[..., j * 6 : (j + 1) * 6].reshape(batch, steps, heads, d).transpose(0, 2, 1, 3)
+        for j in range(4)
+    )
+    gates = pre[..., 24:].reshape(batch, steps, 2, heads).transpose(2, 0, 3, 1)[..., None]
+    h_tilde = parallel_stabilized_simple(
+        *(torch.from_numpy(np.ascontiguousarray(a)) for a in (q, k, v, gates[0], gates[1]))
+    ).numpy()
+    want = (_sigmoid(o) * h_tilde).transpose(0, 2, 1, 3).reshape(batch, steps, 6)
+    for layer in (keras.layers.RNN, ScanRNN):
+        got = layer(cell, return_sequences=True)(x)
+        np.testing.assert_allclose(_np(got), want, rtol=1e-4, atol=1e-5, err_msg=layer.__name__)
 
 
 _MASK = np.ones((4, 9), bool)
@@ -326,6 +376,11 @@ def test_slstm_gate_trace_shows_stabilised_gates_normaliser_and_stabiliser():
     # In (0, 1]; f' also at the first step only once there is a state to forget.
     assert np.all((trace["i"] > 0) & (trace["i"] <= 1))
     assert np.all((trace["f"][:, 1:] > 0) & (trace["f"][:, 1:] <= 1))
+    # The timescale view reads the stabilised forget gate f'.
+    memory = trace.timescales()
+    np.testing.assert_allclose(memory["forget_mean"], f_s.mean(axis=(0, 1)), rtol=1e-4)
+    want_timescale, _ = lstm_apps.gates.memory_timescales(f_s.mean(axis=(0, 1)))
+    np.testing.assert_allclose(memory["timescale"], want_timescale, rtol=1e-3)
 
 
 @pytest.mark.parametrize("name", ["mlstm", "minlstm", "mingru"])
@@ -343,3 +398,21 @@ def test_cells_command_lists_the_new_cells(capsys):
     lines = capsys.readouterr().out.splitlines()
     for name in ("slstm", "mlstm", "minlstm", "mingru"):
         assert sum(line.split()[0] == name for line in lines) == 1
+
+
+def test_recipes_build_the_new_cells_by_name():
+    from lstm_apps.recipes._common import recipe_cells, recurrent_stack
+
+    classes = {"slstm": SLSTMCell, "mlstm": MLSTMCell, "minlstm": cells.MinLSTMCell,
+               "mingru": cells.MinGRUCell}
+    assert set(classes) <= set(recipe_cells())
+    x = np.zeros((2, 5, 3), "float32")
+    for name, klass in classes.items():
+        stack = recurrent_stack(name.upper(), 4, layers=2, bidirectional=True)
+        assert [type(layer.forward_layer.cell) for layer in stack] == [klass, klass]
+        out = keras.Sequential([keras.Input((5, 3)), *stack])(x)
+        assert tuple(out.shape) == (2, 8)
+    # The cells without recurrent weights say why they refuse recurrent dropout.
+    for name in ("mlstm", "minlstm", "mingru"):
+        with pytest.raises(ValueError, match="has no recurrent weights to drop"):
+            recurrent_stack(name, 4, recurrent_dropout=0.1)

@@ -4,10 +4,11 @@ Every field of the recipe's config is an option (`--lookback 60`,
 `--no-plots`, ...), except the tuned ones, which take a search range:
 `--units 16 64 16` (min max [step]), `--units 32` (fixed), `--units none`
 (not tuned: the config's value); `--cells standard peephole gru` (also the
-groups `default`, `ablations`, `all`); `--bidirectional true false`. Only the
-settings the recipe's config has are offered (forecast: cells, units, layers,
-dropout, learning rate; it is scored on `val_mae`, the calibration origins at
-the end of the training part, and `--combine none` trains the LSTM alone).
+groups `default`, `ablations`, `xlstm`, `min`, `all`); `--bidirectional true
+false`. Only the settings the recipe's config has are offered (forecast:
+cells, units, layers, dropout, learning rate; it is scored on `val_mae`, the
+calibration origins at the end of the training part, and `--combine none`
+trains the LSTM alone).
 `--config FILE` starts from a saved config (e.g. a `best_config.json`).
 
 One machine: `lstm-apps tune forecast --max-trials 20 --directory sweeps`;
@@ -98,7 +99,7 @@ def _add_space_options(parser: argparse.ArgumentParser, fields: set[str]) -> Non
         if field not in fields:
             continue
         param = params[field]
-        extra = "; groups: default, ablations, all" if option == "cells" else ""
+        extra = "; groups: default, ablations, xlstm, min, all" if option == "cells" else ""
         group.add_argument(
             flag(option), nargs="+", metavar=option.upper(), default=None,
             help=f"{param.help}{extra} (default: {format_default(param.default)})",

@@ -11,7 +11,7 @@ and draws the tunable ones in `build(hp)`. Defaults and ranges:
 | `layers`            | 1..2                                          | `hp.Int`       |
 | `bidirectional`     | False, True (recipes with that field only)    | `hp.Boolean`   |
 | `dropout`           | 0.0..0.5, step 0.1                            | `hp.Float`     |
-| `recurrent_dropout` | 0.0..0.3, step 0.1                            | `hp.Float`     |
+| `recurrent_dropout` | 0.0..0.3, step 0.1                            | `hp.Float` (3) |
 | `learning_rate`     | 1e-4..1e-2, log scale                         | `hp.Float(sampling="log")` |
 | `clipnorm`          | 0 (off), 1, 5                                 | `hp.Choice`    |
 | `unit_forget_bias`  | True, False; not drawn for gru (no forget gate) | `hp.Boolean` (1) |
@@ -21,6 +21,8 @@ and draws the tunable ones in `build(hp)`. Defaults and ranges:
 (2) chrono initialisation (Tallec & Ollivier 2018, `lstm_apps.cells.ChronoInitializer`),
 drawn inside `hp.conditional_scope("cell", <the lstm_apps cells with a forget gate>)`
 when the search has other cells; 0 becomes `chrono_t_max=None` in the config.
+(3) inside `hp.conditional_scope("cell", <the cells with recurrent weights>)` when
+the search has mlstm, minlstm or mingru beside them.
 
 Only the settings that are fields of the recipe's config are tuned: the
 forecast recipe tunes `cell`, `units`, `layers`, `dropout` and
@@ -32,9 +34,12 @@ range, pass `None` to leave it untuned (the base config's value), a single
 value to fix it (`units=32`, `cells="peephole"`: an `hp.Fixed`, shown in the
 results), a range `(min, max)` / `(min, max, step)` for a number, or a
 sequence of values for a choice. `cells` also takes the groups "default",
-"ablations" (Greff et al.'s variants) and "all". The hyperparameters carry
-the names of the config fields, so `hp.Fixed("units", 32)` in a
-`HyperParameters` passed to the tuner works too.
+"ablations" (Greff et al.'s variants), "xlstm" (slstm, mlstm), "min"
+(minlstm, mingru) and "all"; `recurrent_dropout` is drawn only for the
+cells with recurrent weights (not mlstm, minlstm, mingru: 0 for them), and
+`gate_monitor` is switched off for the cells gate tracing does not cover.
+The hyperparameters carry the names of the config fields, so
+`hp.Fixed("units", 32)` in a `HyperParameters` passed to the tuner works too.
 
 Hyperband's budget (`tuner/epochs`, out of `max_epochs` = the base config's
 `epochs`) becomes a config setting through `RecipeHyperModel.budget`: the
@@ -201,8 +206,9 @@ class RecipeHyperModel(keras_tuner.HyperModel):
             if key in values:
                 values[key] = int(values[key])
         cell = values.get("cell", self.base_config.cell)
-        if getattr(self.base_config, "gate_monitor", False) and cell in BASELINE_CELLS:
-            values["gate_monitor"] = False  # Keras's own layers have no gates to trace
+        if getattr(self.base_config, "gate_monitor", False) and not _traceable(cell):
+            # Keras's own layers, minLSTM, minGRU and mLSTM: no gates to trace.
+            values["gate_monitor"] = False
         values.update(overrides)
         return dataclasses.replace(self.base_config, **values)
 
@@ -214,8 +220,11 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         """Registers the search space on `hp`; returns the drawn values by config field.
 
         `unit_forget_bias` is drawn only when the cell is not "gru" (a GRU has
-        no forget gate), and `chrono_t_max` only for the lstm_apps cells with
-        a forget gate, inside `hp.conditional_scope("cell", ...)`.
+        no forget gate), `chrono_t_max` only for the lstm_apps cells with a
+        forget gate, and `recurrent_dropout` only for cells with recurrent
+        weights (not "mlstm", "minlstm" or "mingru", which get 0), inside
+        `hp.conditional_scope("cell", ...)`; a setting none of the searched
+        cells has is not drawn (the base config's value stays).
         """
         base = self.base_config
         values: dict[str, Any] = {}
@@ -230,9 +239,12 @@ class RecipeHyperModel(keras_tuner.HyperModel):
                 default = float(default or 0.0)
             if name == "chrono_t_max":
                 default = int(default or 0)
-            if name in ("unit_forget_bias", "chrono_t_max"):
+            if name in ("unit_forget_bias", "chrono_t_max", "recurrent_dropout"):
                 cells = cell_spec.values if cell_spec is not None else (base.cell,)
-                keep = _has_forget_gate if name == "chrono_t_max" else (lambda c: c != "gru")
+                keep = {
+                    "chrono_t_max": _has_forget_gate,
+                    "recurrent_dropout": _has_recurrent_weights,
+                }.get(name, lambda c: c != "gru")
                 lstm_cells = [c for c in cells if keep(c)]
                 if not lstm_cells:
                     continue
@@ -241,6 +253,8 @@ class RecipeHyperModel(keras_tuner.HyperModel):
                         value = spec.draw(hp, default)
                     if value is not None:
                         values[name] = value
+                    elif name == "recurrent_dropout":
+                        values[name] = 0.0  # the drawn cell has no recurrent weights
                     continue
             values[name] = spec.draw(hp, default)
         return values
@@ -324,6 +338,29 @@ def _has_forget_gate(cell: str) -> bool:
         return bool(cells.create(cell, 1).spec.forget_gate)
     except (ValueError, AttributeError):  # not an LSTM-family cell
         return False
+
+
+def _has_recurrent_weights(cell: str) -> bool:
+    """Whether a cell takes `recurrent_dropout` > 0 (False for mLSTM, minLSTM, minGRU)."""
+    if cell in BASELINE_CELLS:
+        return True
+    from lstm_apps import cells
+
+    try:
+        cells.create(cell, 1, recurrent_dropout=0.1)
+    except ValueError:  # the cell has no recurrent weights to drop
+        return False
+    return True
+
+
+def _traceable(cell: str) -> bool:
+    """Whether a trial of `cell` keeps `gate_monitor` (never for the Keras baselines)."""
+    if cell in BASELINE_CELLS:
+        return False
+    from lstm_apps import cells
+    from lstm_apps.gates import is_traceable
+
+    return is_traceable(cells.create(cell, 1))
 
 
 def _float(value: Any) -> float:
