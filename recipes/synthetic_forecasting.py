@@ -48,8 +48,9 @@ print(f"noise floor (MAE of the best possible forecast): {floor[0]:.4f}")
 One frozen dataclass holds every setting; it is checked when it is built. The lookback
 and the season are chosen from the data (the season is the 50-day cycle: its seasonal
 naive fits better than the weekly one of a daily index). The forecaster combines the
-LSTM with the classical models in `COMBINE` (their plain mean; `combine_weights=
-"calibrated"` weighs each by its errors on the end of the training part); `combine=()`
+LSTM with the classical models in `COMBINE` (their median at each step; `combine_weights=
+"equal"` takes their mean, `"calibrated"` weighs each by its errors on the end of the
+training part); `combine=()`
 is the LSTM alone.
 """
 

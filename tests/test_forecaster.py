@@ -140,11 +140,30 @@ def test_backtest_table_and_baselines():
 def test_equal_combination_is_the_mean_of_its_members():
     y = _seasonal(120)
     model = LSTMForecaster(horizon=6, cell="keras_lstm", units=8, ensemble=1, steps=20,
-                           combine=("theta", "auto_ets"), levels=()).fit(y.iloc[:100])
+                           combine=("theta", "auto_ets"), combine_weights="equal",
+                           levels=()).fit(y.iloc[:100])
     assert model.weights_ == {"lstm": 1 / 3, "theta": 1 / 3, "auto_ets": 1 / 3}
     frame = model.historical_forecasts(y, start=100, stride=6, baselines=True)
     expected = (frame["lstm"] + frame["theta"] + frame["auto_ets"]) / 3
     np.testing.assert_allclose(frame["forecast"], expected, rtol=1e-9)
+
+
+def test_default_combination_is_the_median_of_its_members(tmp_path):
+    # An LSTM trained for 2 steps is far off: the median of three members is one
+    # of the two classical forecasts at every step, never the LSTM's (where it is
+    # not the middle one), and the mean would differ.
+    y = _seasonal(120)
+    model = LSTMForecaster(horizon=6, cell="keras_lstm", units=8, ensemble=1, steps=2,
+                           combine=("theta", "auto_ets"), deseasonalize=False,
+                           levels=(0.8,)).fit(y.iloc[:100])
+    assert model.combine_weights == "median" and model.weights_ == {}
+    frame = model.historical_forecasts(y, start=100, stride=6, baselines=True)
+    members = frame[["lstm", "theta", "auto_ets"]].to_numpy()
+    np.testing.assert_allclose(frame["forecast"], np.median(members, axis=1), rtol=1e-9)
+    assert np.abs(frame["forecast"] - members.mean(axis=1)).max() > 1e-3
+    loaded = LSTMForecaster.load(model.save(tmp_path / "forecaster"))
+    assert loaded.combine_weights == "median"
+    pd.testing.assert_frame_equal(loaded.predict(), model.predict())
 
 
 def test_calibrated_weights_favour_the_member_that_forecasts_the_held_out_end(tmp_path):
@@ -208,7 +227,7 @@ def test_bad_input_is_named_before_training():
     with pytest.raises(ValueError, match="argument `combine`"):
         LSTMForecaster(horizon=3, combine=("prophet",))
     with pytest.raises(ValueError, match=r"argument `combine_weights`, expected one of "
-                                         r"\['calibrated', 'equal'\], got 'best'"):
+                                         r"\['calibrated', 'equal', 'median'\], got 'best'"):
         LSTMForecaster(horizon=3, combine_weights="best")
     with pytest.raises(ValueError, match="argument `levels`"):
         LSTMForecaster(horizon=3, levels=(80,))

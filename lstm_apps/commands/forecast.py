@@ -43,7 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=_RECIPE.summary,
         description=(
             "Fits an LSTMForecaster (any lstm_apps cell, keras_lstm or gru; by default "
-            "averaged with AutoETS, AutoARIMA and Theta, with conformal intervals) on the "
+            "combined with AutoETS, AutoARIMA and Theta by their median, with conformal "
+            "intervals) on the "
             "data before the test part, scores it and the naive, seasonal-naive, drift, "
             "AutoETS, AutoARIMA and Theta baselines from every test origin, and writes a "
             "run folder (forecaster/, metrics.json, predictions.csv, forecast.csv, "

@@ -152,7 +152,7 @@ class ForecastConfig:
     units: int = dataclasses.field(default=32, metadata=_help("units per recurrent layer"))
     layers: int = dataclasses.field(default=1, metadata=_help("stacked recurrent layers"))
     dropout: float = dataclasses.field(
-        default=0.0, metadata=_help("dropout before the output layer")
+        default=0.3, metadata=_help("dropout before the output layer")
     )
     ensemble: int = dataclasses.field(
         default=1, metadata=_help("independently initialised networks, median forecast")
@@ -162,9 +162,10 @@ class ForecastConfig:
         metadata=_help("classical models combined with the LSTM (none: the LSTM alone)"),
     )
     combine_weights: str = dataclasses.field(
-        default="equal",
-        metadata=_help("weights of the combination: equal, or calibrated (from each "
-                       "member's errors on the end of the training part)",
+        default="median",
+        metadata=_help("how the members are combined: their median at each step, their "
+                       "mean (equal), or a mean weighted by each member's errors on the end "
+                       "of the training part (calibrated)",
                        choices=COMBINE_WEIGHTS),
     )
     # -- training
@@ -643,7 +644,9 @@ def run(config: ForecastConfig | None = None, data: Any = None) -> ForecastResul
         "season": season,
         "season_source": forecaster.season_source_,
         "lookback": int(forecaster.lookback_),
-        # each member's weight in the forecast (empty: the LSTM alone)
+        # how the members are combined, and each one's weight in a mean (empty for
+        # the median and for the LSTM alone)
+        "combination": forecaster.combine_weights if forecaster.combine else None,
         "combination_weights": dict(forecaster.weights_),
         # the forecast's errors at the calibration origins (the end of the training part)
         "validation": {k: (int(v) if k == "forecasts" else _finite(v))
