@@ -198,7 +198,10 @@ class LayerTrace:
         above 0.9) at every processed step of every sample, or when its
         output h varies by less than `tolerance` over them (a dead unit).
         Note that a forget gate always above 0.9 is also what a unit with a
-        long memory shows (e.g. after chrono initialisation).
+        long memory shows (e.g. after chrono initialisation). For the sLSTM
+        only o and h are checked: its stabilised gates i' and f' are 1 by
+        construction at every step where their own term sets the stabiliser
+        m, so their saturation says nothing about the unit.
 
         Args:
             tolerance: Largest spread (max - min) of h that counts as
@@ -227,7 +230,8 @@ class LayerTrace:
         if not self.mask.any():
             return {}
         reasons: dict[int, list[str]] = {}
-        for gate in ("i", "f", "o", "h"):
+        checked = ("o", "h") if self.cell == "slstm" else ("i", "f", "o", "h")
+        for gate in checked:
             if gate not in self.values:
                 continue
             data = np.asarray(self.valid(gate), dtype=np.float64)  # (n, units)

@@ -16,6 +16,7 @@ from keras import ops
 import lstm_apps
 from lstm_apps import cells
 from lstm_apps.cells import MLSTMCell, ScanRNN, SLSTMCell
+from lstm_apps.gates import trace_gates
 
 BACKEND = keras.backend.backend()
 # The tests marked `backend` also run under JAX and torch (.ci/run); the
@@ -416,3 +417,15 @@ def test_recipes_build_the_new_cells_by_name():
     for name in ("mlstm", "minlstm", "mingru"):
         with pytest.raises(ValueError, match="has no recurrent weights to drop"):
             recurrent_stack(name, 4, recurrent_dropout=0.1)
+
+
+def test_slstm_stuck_units_skip_the_stabilised_gates():
+    # Zero weights and every bias at 8: the input term sets the stabiliser at every
+    # step, so i' = 1 throughout, by construction: not a stuck unit. The output
+    # gate, sigmoid(8), and the constant h are.
+    cell = SLSTMCell(4, kernel_initializer="zeros", recurrent_initializer="zeros",
+                     bias_initializer=keras.initializers.Constant(8.0))
+    model = keras.Sequential([keras.Input((6, 3)), keras.layers.RNN(cell, name="rnn")])
+    layer = trace_gates(model, np.random.default_rng(0).random((3, 6, 3)))["rnn"]
+    assert float(np.nanmin(layer.values["i"])) == 1.0
+    assert layer.stuck_units() == {u: ["o > 0.9", "h constant"] for u in range(4)}
