@@ -13,6 +13,7 @@ from lstm_apps._validation import check_int
 __all__ = [
     "BASELINE_CELLS",
     "check_cell",
+    "gates_traceable",
     "recipe_cells",
     "recurrent_stack",
     "config_to_dict",
@@ -29,6 +30,20 @@ def recipe_cells() -> list[str]:
     from lstm_apps import cells
 
     return cells.names() + list(BASELINE_CELLS)
+
+
+def gates_traceable(cell: str) -> bool:
+    """Whether gate tracing and `GateMonitor` cover a recipe's `cell` (a valid name).
+
+    True for "keras_lstm" and the lstm_apps cells with LSTM gates (the
+    sLSTM included); False for "gru", the mLSTM, minLSTM and minGRU.
+    """
+    if cell in BASELINE_CELLS:
+        return cell == "keras_lstm"
+    from lstm_apps import cells
+    from lstm_apps.gates import is_traceable
+
+    return is_traceable(cells.create(cell, 1))
 
 
 def check_cell(cell: Any, argument: str = "cell") -> str:

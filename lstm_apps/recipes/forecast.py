@@ -52,7 +52,7 @@ from lstm_apps.forecasting import COMBINE_WEIGHTS, LSTMForecaster, interval_colu
 from lstm_apps.forecasting import baselines as _baselines
 from lstm_apps.forecasting import metrics as _metrics
 from lstm_apps.forecasting.metrics import metrics_table
-from lstm_apps.recipes._common import check_cell, config_to_dict
+from lstm_apps.recipes._common import check_cell, config_to_dict, gates_traceable
 
 __all__ = [
     "BASELINES",
@@ -277,10 +277,11 @@ class ForecastConfig:
                 "needed to read a CSV (e.g. --date-col date --target sales)."
             )
         if self.gate_monitor:
-            if self.cell == "gru":
+            if not gates_traceable(self.cell):
                 raise ValueError(
-                    "Received `gate_monitor`=True with `cell`='gru': gate monitoring "
-                    "needs an LSTM (an lstm_apps cell or keras_lstm)."
+                    f"Received `gate_monitor`=True with `cell`={self.cell!r}: gate "
+                    "monitoring needs a cell with LSTM gates (an lstm_apps LSTM cell, the "
+                    "sLSTM or keras_lstm; not gru, mlstm, minlstm or mingru)."
                 )
             if self.output_dir is None:
                 raise ValueError(

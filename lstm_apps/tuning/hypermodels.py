@@ -63,7 +63,7 @@ import keras_tuner
 
 from lstm_apps.recipes import forecast as _forecast
 from lstm_apps.recipes import registry
-from lstm_apps.recipes._common import BASELINE_CELLS, config_to_dict
+from lstm_apps.recipes._common import BASELINE_CELLS, config_to_dict, gates_traceable
 from lstm_apps.tuning import _space
 
 __all__ = [
@@ -355,12 +355,7 @@ def _has_recurrent_weights(cell: str) -> bool:
 
 def _traceable(cell: str) -> bool:
     """Whether a trial of `cell` keeps `gate_monitor` (never for the Keras baselines)."""
-    if cell in BASELINE_CELLS:
-        return False
-    from lstm_apps import cells
-    from lstm_apps.gates import is_traceable
-
-    return is_traceable(cells.create(cell, 1))
+    return cell not in BASELINE_CELLS and gates_traceable(cell)
 
 
 def _float(value: Any) -> float:
