@@ -112,6 +112,19 @@ def test_forget_stats_read_the_forget_gate(bias_f):
     assert retention == pytest.approx(np.median(f ** (length - 1 - first)), rel=1e-4)
 
 
+def test_cells_without_lstm_gates_train_with_nan_gate_measures(tmp_path):
+    # The minGRU and mLSTM have no LSTM gates to trace: they train and are scored,
+    # their forget-gate measures are NaN (they used to stop the run after training).
+    config = memory.MemoryConfig(**TINY, time_budget=1e-3, cells=("mingru", "mlstm"),
+                                 unit_forget_bias=(True,), chrono=False,
+                                 output_dir=str(tmp_path), run_name="m")
+    frame = memory.run(config).results
+    assert list(frame["model"]) == ["mingru", "mlstm"]
+    assert frame["test_mse"].notna().all()
+    assert frame[["forget_mean", "retention", "timescale_median"]].isna().all().all()
+    assert (tmp_path / "m" / "metrics.json").is_file()
+
+
 def test_run_reports_every_model_and_writes_the_folder(tmp_path):
     # A time budget of 1 ms: every model stops at its first batch (4 epochs allowed).
     config = memory.MemoryConfig(task="recall", **{**TINY, "epochs": 4}, time_budget=1e-3,

@@ -72,7 +72,7 @@ import pandas as pd
 from lstm_apps import _io, _runs
 from lstm_apps._validation import check_bool, check_choice, check_int, check_real, check_text
 from lstm_apps.plots.memory import plot_forget_curves, plot_memory_results, plot_memory_timescales
-from lstm_apps.recipes._common import check_cell, config_to_dict, recipe_cells
+from lstm_apps.recipes._common import check_cell, config_to_dict, gates_traceable, recipe_cells
 
 __all__ = [
     "MODELS",
@@ -610,7 +610,9 @@ def run(config: MemoryConfig | None = None) -> MemoryResult:
                 "retention": math.nan,
                 "timescale_median": math.nan,
             }
-            if cell not in _NOT_LSTM:
+            # The forget-gate measures need LSTM gates: not for the mLSTM, minLSTM and
+            # minGRU (NaN there, as for GRU and SimpleRNN).
+            if cell not in _NOT_LSTM and gates_traceable(cell):
                 from lstm_apps.gates import trace_gates
 
                 probe = slice(0, min(128, len(x_test)))
