@@ -112,6 +112,15 @@ def test_forget_stats_read_the_forget_gate(bias_f):
     assert retention == pytest.approx(np.median(f ** (length - 1 - first)), rel=1e-4)
 
 
+def test_chrono_models_only_for_cells_with_a_forget_gate_spec():
+    # The sLSTM and minGRU have no gate spec for chrono to initialise (listing the
+    # models raised AttributeError for the sLSTM); the standard cell gets its chrono run.
+    config = memory.MemoryConfig(lengths=(22,), cells=("standard", "slstm", "mingru"),
+                                 unit_forget_bias=(True,))
+    assert [label for label, _, _ in config.models()] == [
+        "standard/chrono", "standard", "slstm", "mingru"]
+
+
 def test_cells_without_lstm_gates_train_with_nan_gate_measures(tmp_path):
     # The minGRU and mLSTM have no LSTM gates to trace: they train and are scored,
     # their forget-gate measures are NaN (they used to stop the run after training).

@@ -14,6 +14,7 @@ __all__ = [
     "BASELINE_CELLS",
     "check_cell",
     "gates_traceable",
+    "has_forget_gate",
     "recipe_cells",
     "recurrent_stack",
     "config_to_dict",
@@ -30,6 +31,21 @@ def recipe_cells() -> list[str]:
     from lstm_apps import cells
 
     return cells.names() + list(BASELINE_CELLS)
+
+
+def has_forget_gate(cell: str) -> bool:
+    """Whether a recipe's `cell` (a valid name) has an LSTM forget gate to initialise.
+
+    True for "keras_lstm" and the lstm_apps cells whose gate spec has one;
+    False for "gru" and the cells without a gate spec (sLSTM, mLSTM,
+    minLSTM, minGRU), which chrono initialisation does not cover.
+    """
+    if cell in BASELINE_CELLS:
+        return cell == "keras_lstm"
+    from lstm_apps import cells
+
+    spec = getattr(cells.create(cell, 1), "spec", None)
+    return bool(spec is not None and spec.forget_gate)
 
 
 def gates_traceable(cell: str) -> bool:

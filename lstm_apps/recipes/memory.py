@@ -72,7 +72,13 @@ import pandas as pd
 from lstm_apps import _io, _runs
 from lstm_apps._validation import check_bool, check_choice, check_int, check_real, check_text
 from lstm_apps.plots.memory import plot_forget_curves, plot_memory_results, plot_memory_timescales
-from lstm_apps.recipes._common import check_cell, config_to_dict, gates_traceable, recipe_cells
+from lstm_apps.recipes._common import (
+    check_cell,
+    config_to_dict,
+    gates_traceable,
+    has_forget_gate,
+    recipe_cells,
+)
 
 __all__ = [
     "MODELS",
@@ -326,7 +332,7 @@ class MemoryConfig:
             if cell in _NOT_LSTM:
                 out.append((cell, cell, None))
                 continue
-            if self.chrono and _has_forget_gate(cell):
+            if self.chrono and has_forget_gate(cell):
                 out.append((f"{cell}/chrono", cell, "chrono"))
             for bias in self.unit_forget_bias:
                 out.append((cell if bias else f"{cell}/bias0", cell, "bias1" if bias else "bias0"))
@@ -375,15 +381,6 @@ class MemoryResult:
 
 
 # ====================================================================== model
-def _has_forget_gate(cell: str) -> bool:
-    """Whether a recipe cell (not GRU / SimpleRNN) has a forget gate."""
-    if cell == "keras_lstm":
-        return True
-    from lstm_apps import cells
-
-    return bool(cells.create(cell, 1).spec.forget_gate)
-
-
 def _build(cell: str, units: int, length: int, init: str | None, seed: int) -> Any:
     """The model: `Input -> recurrent layer "rnn_0" -> Dense(1)`.
 

@@ -63,7 +63,12 @@ import keras_tuner
 
 from lstm_apps.recipes import forecast as _forecast
 from lstm_apps.recipes import registry
-from lstm_apps.recipes._common import BASELINE_CELLS, config_to_dict, gates_traceable
+from lstm_apps.recipes._common import (
+    BASELINE_CELLS,
+    config_to_dict,
+    gates_traceable,
+    has_forget_gate,
+)
 from lstm_apps.tuning import _space
 
 __all__ = [
@@ -330,14 +335,7 @@ class RecipeHyperModel(keras_tuner.HyperModel):
 
 def _has_forget_gate(cell: str) -> bool:
     """Whether an lstm_apps cell has a forget gate (False for keras_lstm and gru)."""
-    if cell in BASELINE_CELLS:
-        return False
-    from lstm_apps import cells
-
-    try:
-        return bool(cells.create(cell, 1).spec.forget_gate)
-    except (ValueError, AttributeError):  # not an LSTM-family cell
-        return False
+    return cell not in BASELINE_CELLS and has_forget_gate(cell)
 
 
 def _has_recurrent_weights(cell: str) -> bool:
