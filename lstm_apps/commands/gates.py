@@ -118,11 +118,14 @@ def _outputs(model: Any, inputs: Any) -> Any:
 
 
 def _print_clamp_change(
-    model: Any, twin: Any, inputs: Any, labels: list[float] | None, what: str
+    model: Any, twin: Any, inputs: Any, labels: list[float] | None, what: str,
+    before: Any = None,
 ) -> None:
+    """`before`: the model's `_outputs` on `inputs`, when the caller has them already."""
     import numpy as np
 
-    before, after = _outputs(model, inputs), _outputs(twin, inputs)
+    before = _outputs(model, inputs) if before is None else before
+    after = _outputs(twin, inputs)
     print(f"Clamped {what}:")
     if before.shape[1] <= 4:
         for sample, (b, a) in enumerate(zip(before, after)):
@@ -350,7 +353,9 @@ def run(args: argparse.Namespace) -> int:
     summary = trace.summary()
     written.append(_io.write_csv(out / "summary.csv", summary))
     print(f"Traced {', '.join(trace.keys)} on {note}.")
-    predictions = _outputs(model, np.asarray(inputs, dtype=object)) if args.text else None
+    # Texts go to predict as an object array (a unicode one is refused).
+    array = np.asarray(inputs, dtype=object) if args.text else inputs
+    predictions = _outputs(model, array) if args.text else None
     if args.text:
         for sample, words in enumerate(trace.tokens or [[]] * len(inputs)):
             shown = ", ".join(f"{v:.4g}" for v in predictions[sample])
@@ -373,8 +378,8 @@ def run(args: argparse.Namespace) -> int:
     if twin is not None:
         held = ", ".join(f"{k}={v:g}" for k, v in clamp.items())
         units = "all units" if args.clamp_units is None else f"units {args.clamp_units}"
-        array = np.asarray(inputs, dtype=object) if args.text else inputs
         _print_clamp_change(
-            model, twin, array, args.label, f"{held} in {', '.join(trace.names)} ({units})"
+            model, twin, array, args.label, f"{held} in {', '.join(trace.names)} ({units})",
+            before=predictions,
         )
     return 0
