@@ -2,11 +2,12 @@
 
 Written from the equations in Greff et al. (2017), Table/Section 2, one variant
 at a time, without using lstm_apps code: the tests compare the Keras cells
-against it.
+against it. Also `on_tensorflow_else`, which the cell test modules share.
 """
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 
 # variant -> (gates with their own weights in kernel order, peepholes, flags)
@@ -29,6 +30,11 @@ STRUCTURE = {
 
 def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
+
+
+def on_tensorflow_else(cases, elsewhere):
+    """Every case on TensorFlow, a few on the other backends (same code)."""
+    return list(cases) if keras.backend.backend() == "tensorflow" else list(elsewhere)
 
 
 def run_reference(variant, weights, x, mask=None, go_backwards=False, h0=None, c0=None):

@@ -1,4 +1,8 @@
-"""minLSTM / minGRU cells and their parallel scan, on whichever Keras backend is active."""
+"""minLSTM / minGRU cells and their parallel scan, on whichever Keras backend is active.
+
+Stateful use and training inside `Bidirectional` are tested with the xLSTM
+cells, in test_xlstm.py.
+"""
 
 from __future__ import annotations
 
@@ -10,27 +14,17 @@ from keras import ops
 import lstm_apps
 from lstm_apps import cells
 from lstm_apps.cells import MinGRUCell, MinLSTMCell, ScanRNN
+from tests._reference import on_tensorflow_else, sigmoid
 
-BACKEND = keras.backend.backend()
 # The tests marked `backend` also run under JAX and torch (.ci/run); the
 # others (training, saving, registration, tracing) exercise no backend-specific
 # code of these cells and run on TensorFlow only, keeping those stages short.
-
-
-def _on_tensorflow_else(cases, elsewhere):
-    """Every case on TensorFlow, a few on the other backends (same code)."""
-    return list(cases) if BACKEND == "tensorflow" else list(elsewhere)
-
 
 NAMES = ("minlstm", "mingru")
 
 
 def _np(x):
     return np.asarray(ops.convert_to_numpy(x))
-
-
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def _reference(name, x, kernel, bias, h0=None):
@@ -42,10 +36,10 @@ def _reference(name, x, kernel, bias, h0=None):
     for t in range(x.shape[1]):
         z = x[:, t] @ kernel + bias
         if name == "minlstm":
-            f, i = _sigmoid(z[:, :units]), _sigmoid(z[:, units : 2 * units])
+            f, i = sigmoid(z[:, :units]), sigmoid(z[:, units : 2 * units])
             h = f / (f + i) * h + i / (f + i) * z[:, 2 * units :]
         else:
-            gate = _sigmoid(z[:, :units])
+            gate = sigmoid(z[:, :units])
             h = (1 - gate) * h + gate * z[:, units:]
         out.append(h)
     return np.stack(out, axis=1)
@@ -84,7 +78,7 @@ _MASK[3, :] = False  # nothing processed
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize(
     "options",
-    _on_tensorflow_else(
+    on_tensorflow_else(
         [
             {},
             {"go_backwards": True},
@@ -123,7 +117,7 @@ def test_scan_equals_keras_step_loop(name, options):
 
 
 @pytest.mark.backend
-@pytest.mark.parametrize("name", _on_tensorflow_else(NAMES, ["minlstm"]))
+@pytest.mark.parametrize("name", on_tensorflow_else(NAMES, ["minlstm"]))
 def test_scan_gradients_equal_step_gradients(name):
     rng = np.random.default_rng(2)
     x = rng.normal(size=(2, 7, 3)).astype("float32")
@@ -138,40 +132,6 @@ def test_scan_gradients_equal_step_gradients(name):
     for a, b in zip(model_step.get_weights(), model_scan.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert not np.allclose(initial[0], model_scan.get_weights()[0])
-
-
-@pytest.mark.backend
-@pytest.mark.parametrize("name", _on_tensorflow_else(NAMES, ["mingru"]))
-def test_stateful_two_halves_equal_one_sequence(name):
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(2, 10, 3)).astype("float32")
-    whole = lstm_apps.LSTM(4, name, return_sequences=True)
-    want = _np(whole(x))
-    layer = lstm_apps.LSTM(4, name, return_sequences=True, stateful=True)
-    layer.build(x.shape)
-    layer.set_weights(whole.get_weights())
-    got = np.concatenate([_np(layer(x[:, :6])), _np(layer(x[:, 6:]))], axis=1)
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_bidirectional_and_training_with_dropout(name):
-    rng = np.random.default_rng(4)
-    x = rng.normal(size=(8, 6, 3)).astype("float32")
-    y = rng.normal(size=(8, 1)).astype("float32")
-    model = keras.Sequential(
-        [
-            keras.Input((6, 3)),
-            keras.layers.Bidirectional(lstm_apps.LSTM(4, name, dropout=0.2, seed=1)),
-            keras.layers.Dense(1),
-        ]
-    )
-    model.compile(optimizer="adam", loss="mse")
-    before = [w.copy() for w in model.get_weights()]
-    history = model.fit(x, y, epochs=2, batch_size=4, verbose=0)
-    assert np.all(np.isfinite(history.history["loss"]))
-    assert not np.allclose(before[0], model.get_weights()[0])
-    assert tuple(model.predict(x, verbose=0).shape) == (8, 1)
 
 
 def test_arguments_are_checked():

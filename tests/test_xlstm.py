@@ -4,6 +4,8 @@ The references are float64 NumPy implementations written from the paper's
 equations (Beck et al. 2024, section 2 and appendix A), independent of the
 cells' code: the sLSTM with its heads' block-diagonal recurrent matrix built
 out in full, the mLSTM with its matrix memory updated one step at a time.
+Stateful use and training inside `Bidirectional` are tested here for every
+cell of lstm_apps.cells.xlstm and lstm_apps.cells.min_rnn.
 """
 
 from __future__ import annotations
@@ -17,24 +19,18 @@ import lstm_apps
 from lstm_apps import cells
 from lstm_apps.cells import MLSTMCell, ScanRNN, SLSTMCell
 from lstm_apps.gates import trace_gates
+from tests._reference import on_tensorflow_else, sigmoid
 
-BACKEND = keras.backend.backend()
 # The tests marked `backend` also run under JAX and torch (.ci/run); the
 # others (training, saving, registration, tracing) exercise no backend-specific
 # code of these cells and run on TensorFlow only, keeping those stages short.
 
-
-def _on_tensorflow_else(cases, elsewhere):
-    """Every case on TensorFlow, a few on the other backends (same code)."""
-    return list(cases) if BACKEND == "tensorflow" else list(elsewhere)
+#: The cells of lstm_apps.cells.xlstm and lstm_apps.cells.min_rnn, by name.
+NEW_CELLS = ("slstm", "mlstm", "minlstm", "mingru")
 
 
 def _np(x):
     return np.asarray(ops.convert_to_numpy(x))
-
-
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def _log_sigmoid(x):
@@ -78,7 +74,7 @@ def slstm_reference(x, kernel, recurrent, bias, forget_gate="sigmoid"):
         i_s, f_s = np.exp(i_t - m_new), np.exp(log_f + m - m_new)
         c = f_s * c + i_s * np.tanh(z_t)
         n = f_s * n + i_s
-        h = _sigmoid(o_t) * c / n
+        h = sigmoid(o_t) * c / n
         m = m_new
         hs.append(h)
         extra.append((i_s, f_s, n, m))
@@ -115,7 +111,7 @@ def mlstm_reference(x, kernel, bias, heads, stabilised=True, forget_gate="sigmoi
         n = f_g[..., None] * n + i_g[..., None] * k
         num = np.einsum("bhvk,bhk->bhv", c_mat, q)
         den = np.maximum(np.abs(np.sum(n * q, axis=-1)), floor) + (1e-6 if stabilised else 0)
-        h = _sigmoid(o).reshape(batch, heads, d) * num / den[..., None]
+        h = sigmoid(o).reshape(batch, heads, d) * num / den[..., None]
         hs.append(h.reshape(batch, units))
     return np.stack(hs, axis=1)
 
@@ -123,7 +119,7 @@ def mlstm_reference(x, kernel, bias, heads, stabilised=True, forget_gate="sigmoi
 @pytest.mark.backend
 @pytest.mark.parametrize(
     "heads, forget_gate",
-    _on_tensorflow_else(
+    on_tensorflow_else(
         [(1, "sigmoid"), (2, "sigmoid"), (1, "exp"), (2, "exp")], [(2, "sigmoid"), (1, "exp")]
     ),
 )
@@ -164,7 +160,7 @@ def test_slstm_heads_are_block_diagonal():
 @pytest.mark.backend
 @pytest.mark.parametrize(
     "heads, forget_gate",
-    _on_tensorflow_else([(1, "sigmoid"), (2, "sigmoid"), (2, "exp")], [(2, "exp")]),
+    on_tensorflow_else([(1, "sigmoid"), (2, "sigmoid"), (2, "exp")], [(2, "exp")]),
 )
 def test_mlstm_matches_numpy_reference_stabilised_or_not(heads, forget_gate):
     rng = np.random.default_rng(2)
@@ -221,7 +217,7 @@ def test_matches_the_xlstm_package_with_copied_weights(heads):
     h_tilde = parallel_stabilized_simple(
         *(torch.from_numpy(np.ascontiguousarray(a)) for a in (q, k, v, gates[0], gates[1]))
     ).numpy()
-    want = (_sigmoid(o) * h_tilde).transpose(0, 2, 1, 3).reshape(batch, steps, 6)
+    want = (sigmoid(o) * h_tilde).transpose(0, 2, 1, 3).reshape(batch, steps, 6)
     for layer in (keras.layers.RNN, ScanRNN):
         got = layer(cell, return_sequences=True)(x)
         np.testing.assert_allclose(_np(got), want, rtol=1e-4, atol=1e-5, err_msg=layer.__name__)
@@ -237,7 +233,7 @@ _MASK[3, :] = False
 @pytest.mark.backend
 @pytest.mark.parametrize(
     "options",
-    _on_tensorflow_else(
+    on_tensorflow_else(
         [
             {},
             {"go_backwards": True},
@@ -304,15 +300,16 @@ def test_no_overflow_at_1000_steps_with_large_gate_preactivations():
         np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
 
 
-@pytest.mark.parametrize("name", ["slstm", "mlstm"])
+@pytest.mark.parametrize("name", NEW_CELLS)
 def test_training_bidirectional_with_dropout(name):
     rng = np.random.default_rng(5)
     x = rng.normal(size=(8, 6, 3)).astype("float32")
     y = rng.normal(size=(8, 1)).astype("float32")
+    heads = {"num_heads": 2} if name in ("slstm", "mlstm") else {}
     model = keras.Sequential(
         [
             keras.Input((6, 3)),
-            keras.layers.Bidirectional(lstm_apps.LSTM(4, name, num_heads=2, dropout=0.2, seed=1)),
+            keras.layers.Bidirectional(lstm_apps.LSTM(4, name, dropout=0.2, seed=1, **heads)),
             keras.layers.Dense(1),
         ]
     )
@@ -321,10 +318,11 @@ def test_training_bidirectional_with_dropout(name):
     history = model.fit(x, y, epochs=2, batch_size=4, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
     assert not np.allclose(before[0], model.get_weights()[0])
+    assert tuple(model.predict(x, verbose=0).shape) == (8, 1)
 
 
 @pytest.mark.backend
-@pytest.mark.parametrize("name", _on_tensorflow_else(["slstm", "mlstm"], ["mlstm"]))
+@pytest.mark.parametrize("name", on_tensorflow_else(NEW_CELLS, ["mlstm", "mingru"]))
 def test_stateful_two_halves_equal_one_sequence(name):
     rng = np.random.default_rng(7)
     x = rng.normal(size=(2, 6, 3)).astype("float32")

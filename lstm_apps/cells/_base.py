@@ -35,7 +35,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from lstm_apps._validation import check_int, check_real
+from lstm_apps._validation import check_int, check_real, invalid_message
 from lstm_apps.cells._tf_gradients import same_shape_gradients
 from lstm_apps.cells.chrono import ChronoInitializer, check_chrono_t_max
 
@@ -43,8 +43,11 @@ __all__ = ["GATE_ALIASES", "GateSpec", "LSTMCellBase", "check_gate_clamp"]
 
 # Besides `__all__`, this private module gives the other modules of the package
 # `Loop` and `peephole_name` (the step loop, shared with lstm_apps.layers.LSTM),
-# and `DropoutMixin`, `check_units`, `check_rate` and `get_object` (what every
-# cell's constructor needs, shared with the xLSTM and min-RNN cells).
+# and what the LSTM family shares with the xLSTM and min-RNN cells: `CellMixin`
+# (with `DropoutMixin`), the constructors' checks (`check_units`, `check_rate`,
+# `get_object`, `set_weight_options`, `recurrent_dropout_error`), `build`'s
+# `add_weight_with_options` and `add_input_weights`, and `get_config`'s
+# `weight_options_config`.
 
 #: The names a gate can be given by, in `gate_clamp` and
 #: `lstm_apps.gates.clamp_gates`: each maps to the gate's letter.
@@ -240,6 +243,173 @@ def get_object(module: Any, name: str, value: Any) -> Any:
         ) from None
 
 
+#: The options of a weight, with the Keras module that resolves each.
+_OPTION_KINDS = (
+    ("initializer", keras.initializers),
+    ("regularizer", keras.regularizers),
+    ("constraint", keras.constraints),
+)
+
+
+def set_weight_options(cell: Any, **options: tuple[Any, Any, Any]) -> None:
+    """Resolves the initializer, regularizer and constraint of each weight.
+
+    Sets the attributes `<weight>_initializer`, `<weight>_regularizer` and
+    `<weight>_constraint` of `cell` for every keyword `<weight>`: the
+    initializers first, then the regularizers, then the constraints, each
+    in the order of the keywords (which fixes the argument named when
+    several are invalid).
+
+    Args:
+        cell: The cell being constructed.
+        **options: By weight (`kernel`, `recurrent`, `bias`, ...), the
+            constructor's `(initializer, regularizer, constraint)` arguments:
+            names, instances, configs or `None`.
+
+    Raises:
+        ValueError: An argument Keras cannot resolve (see `get_object`).
+    """
+    for position, (kind, module) in enumerate(_OPTION_KINDS):
+        for weight, values in options.items():
+            name = f"{weight}_{kind}"
+            setattr(cell, name, get_object(module, name, values[position]))
+
+
+def weight_options_config(
+    cell: Any, weights: Sequence[str], **after_initializers: Any
+) -> dict[str, Any]:
+    """The `get_config` entries of the options `set_weight_options` set.
+
+    Args:
+        cell: The cell.
+        weights: The weights whose options to serialise, in order
+            (`"kernel"`, `"recurrent"`, ...).
+        **after_initializers: Config entries to place after the
+            initializers, where `keras.layers.LSTMCell.get_config` has
+            `unit_forget_bias`.
+
+    Returns:
+        The serialised initializers, then `after_initializers`, then the
+        regularizers, then the constraints, under the constructor's
+        argument names (`"kernel_initializer"`, ...).
+    """
+    serialize = keras.saving.serialize_keras_object
+    config: dict[str, Any] = {}
+    for kind, _ in _OPTION_KINDS:
+        for weight in weights:
+            config[f"{weight}_{kind}"] = serialize(getattr(cell, f"{weight}_{kind}"))
+        if kind == "initializer":
+            config.update(after_initializers)
+    return config
+
+
+def add_weight_with_options(
+    cell: Any,
+    weight: str,
+    shape: tuple[Any, ...],
+    name: str | None = None,
+    initializer: Any = None,
+) -> Any:
+    """`cell.add_weight` with the options of `weight` (see `set_weight_options`).
+
+    Args:
+        cell: The cell being built.
+        weight: Whose options: `"kernel"`, `"recurrent"`, `"bias"`, ...
+        shape: The variable's shape.
+        name: The variable's name. Default: `weight`.
+        initializer: Used instead of the cell's `<weight>_initializer` (a
+            bias initializer that sets the forget gate's part, say).
+
+    Returns:
+        The new variable.
+    """
+    return cell.add_weight(
+        shape=shape,
+        name=weight if name is None else name,
+        initializer=getattr(cell, f"{weight}_initializer") if initializer is None else initializer,
+        regularizer=getattr(cell, f"{weight}_regularizer"),
+        constraint=getattr(cell, f"{weight}_constraint"),
+    )
+
+
+def add_input_weights(
+    cell: Any, input_shape: Sequence[int | None], width: int, bias_initializer: Any
+) -> None:
+    """Adds a fused input projection: `cell.kernel` and `cell.bias`.
+
+    Args:
+        cell: The cell being built, with `use_bias` and the options of
+            `"kernel"` and `"bias"` (see `set_weight_options`).
+        input_shape: The step input shape, `(batch, features)`.
+        width: The projection's width, the kernel's number of columns.
+        bias_initializer: The initializer of the bias `(width,)`; without
+            `use_bias`, `cell.bias` is `None`.
+
+    Raises:
+        ValueError: A step input that is not `(batch, features)` with a
+            known number of features.
+    """
+    if len(input_shape) != 2 or input_shape[-1] is None:
+        raise ValueError(
+            f"{type(cell).__name__} expects step inputs (batch, features) with a "
+            f"known feature dimension, received step input shape {tuple(input_shape)}."
+        )
+    cell.kernel = add_weight_with_options(cell, "kernel", (input_shape[-1], width))
+    cell.bias = None
+    if cell.use_bias:
+        cell.bias = add_weight_with_options(cell, "bias", (width,), initializer=bias_initializer)
+
+
+def recurrent_dropout_error(cell: Any, value: Any) -> ValueError:
+    """The error for a `recurrent_dropout` other than 0 given to `cell`, a
+    cell without recurrent weights."""
+    return ValueError(
+        invalid_message(
+            "recurrent_dropout",
+            f"0 ({type(cell).__name__} has no recurrent weights to drop)",
+            value,
+        )
+    )
+
+
+class CellMixin(DropoutMixin):
+    """What every lstm_apps cell has: Keras's dropout masks, the input
+    projection and zero initial states.
+
+    For a `keras.layers.Layer` with a fused input `kernel` `(features,
+    width)`, `use_bias` and `bias` `(width,)`, `dropout`, `recurrent_dropout`,
+    `seed_generator` and `state_size`.
+    """
+
+    def project_inputs(self, inputs: Any, training: bool = False) -> Any:
+        """`dropout(x) W + b` for one step `(batch, features)` or a sequence
+        `(batch, time, features)` (one dropout mask per sequence)."""
+        return self._project_inputs(inputs, training, with_bias=True)
+
+    def _project_inputs(self, inputs: Any, training: bool, with_bias: bool) -> Any:
+        if training and 0.0 < self.dropout < 1.0:
+            mask = self.get_dropout_mask(inputs if len(inputs.shape) == 2 else inputs[:, 0])
+            if len(inputs.shape) == 3:
+                mask = ops.expand_dims(mask, 1)
+            inputs = inputs * mask
+        if len(inputs.shape) == 3:
+            # A 2-D matmul over (batch * time) rows: a broadcasting 3-D
+            # matmul is several times slower on some backends' CPU kernels.
+            shape = ops.shape(inputs)
+            flat = ops.reshape(inputs, (-1, shape[-1]))
+            z = ops.matmul(flat, self.kernel)
+            if self.use_bias and with_bias:
+                z = ops.add(z, self.bias)
+            return ops.reshape(z, (shape[0], shape[1], ops.shape(z)[-1]))
+        z = ops.matmul(inputs, self.kernel)
+        if self.use_bias and with_bias:
+            z = ops.add(z, self.bias)
+        return z
+
+    def get_initial_state(self, batch_size: Any = None) -> list[Any]:
+        return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in self.state_size]
+
+
 def peephole_name(gate: str) -> str:
     return {"i": "input", "f": "forget", "o": "output"}[gate] + "_gate_peephole_weights"
 
@@ -356,7 +526,7 @@ def _check_clamp_units(
     return sorted({int(u) for u in units})
 
 
-class LSTMCellBase(DropoutMixin, keras.layers.Layer):
+class LSTMCellBase(CellMixin, keras.layers.Layer):
     """Base class of every lstm_apps cell; configured by a `GateSpec`.
 
     Subclasses fix the spec; users normally create `StandardLSTMCell`,
@@ -452,23 +622,13 @@ class LSTMCellBase(DropoutMixin, keras.layers.Layer):
         act = keras.activations
         self.activation = get_object(act, "activation", activation)
         self.recurrent_activation = get_object(act, "recurrent_activation", recurrent_activation)
-        init, reg, con = keras.initializers, keras.regularizers, keras.constraints
-        self.kernel_initializer = get_object(init, "kernel_initializer", kernel_initializer)
-        self.recurrent_initializer = get_object(
-            init, "recurrent_initializer", recurrent_initializer
+        set_weight_options(
+            self,
+            kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+            recurrent=(recurrent_initializer, recurrent_regularizer, recurrent_constraint),
+            bias=(bias_initializer, bias_regularizer, bias_constraint),
+            peephole=(peephole_initializer, peephole_regularizer, peephole_constraint),
         )
-        self.bias_initializer = get_object(init, "bias_initializer", bias_initializer)
-        self.peephole_initializer = get_object(init, "peephole_initializer", peephole_initializer)
-        self.kernel_regularizer = get_object(reg, "kernel_regularizer", kernel_regularizer)
-        self.recurrent_regularizer = get_object(
-            reg, "recurrent_regularizer", recurrent_regularizer
-        )
-        self.bias_regularizer = get_object(reg, "bias_regularizer", bias_regularizer)
-        self.peephole_regularizer = get_object(reg, "peephole_regularizer", peephole_regularizer)
-        self.kernel_constraint = get_object(con, "kernel_constraint", kernel_constraint)
-        self.recurrent_constraint = get_object(con, "recurrent_constraint", recurrent_constraint)
-        self.bias_constraint = get_object(con, "bias_constraint", bias_constraint)
-        self.peephole_constraint = get_object(con, "peephole_constraint", peephole_constraint)
         super().__init__(**kwargs)
         self.use_bias = bool(use_bias)
         self.unit_forget_bias = bool(unit_forget_bias)
@@ -508,19 +668,9 @@ class LSTMCellBase(DropoutMixin, keras.layers.Layer):
                 f"its input to be known, received shape {tuple(input_shape)}."
             )
         units, n = self.units, self.num_blocks
-        self.kernel = self.add_weight(
-            shape=(input_dim, n * units),
-            name="kernel",
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        self.recurrent_kernel = self.add_weight(
-            shape=(units, n * units),
-            name="recurrent_kernel",
-            initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint,
+        self.kernel = add_weight_with_options(self, "kernel", (input_dim, n * units))
+        self.recurrent_kernel = add_weight_with_options(
+            self, "recurrent", (units, n * units), name="recurrent_kernel"
         )
         if self.use_bias:
             bias_initializer = self.bias_initializer
@@ -546,35 +696,18 @@ class LSTMCellBase(DropoutMixin, keras.layers.Layer):
                     parts[forget_index] = ops.ones((units,), dtype=dtype)
                     return ops.concatenate(parts)
 
-            self.bias = self.add_weight(
-                shape=(n * units,),
-                name="bias",
-                initializer=bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
+            self.bias = add_weight_with_options(
+                self, "bias", (n * units,), initializer=bias_initializer
             )
         else:
             self.bias = None
         for gate in self._spec.peepholes:
-            setattr(
-                self,
-                peephole_name(gate),
-                self.add_weight(
-                    shape=(units,),
-                    name=peephole_name(gate),
-                    initializer=self.peephole_initializer,
-                    regularizer=self.peephole_regularizer,
-                    constraint=self.peephole_constraint,
-                ),
-            )
+            name = peephole_name(gate)
+            setattr(self, name, add_weight_with_options(self, "peephole", (units,), name=name))
         if self._spec.gate_recurrence:
             k = len(self._spec.recurrent_gates) * units
-            self.gate_recurrent_kernel = self.add_weight(
-                shape=(k, k),
-                name="gate_recurrent_kernel",
-                initializer=self.recurrent_initializer,
-                regularizer=self.recurrent_regularizer,
-                constraint=self.recurrent_constraint,
+            self.gate_recurrent_kernel = add_weight_with_options(
+                self, "recurrent", (k, k), name="gate_recurrent_kernel"
             )
         self.built = True
 
@@ -588,24 +721,7 @@ class LSTMCellBase(DropoutMixin, keras.layers.Layer):
         `with_bias=False` the bias is left out (`step(..., add_bias=True)`
         then adds it).
         """
-        if training and 0.0 < self.dropout < 1.0:
-            mask = self.get_dropout_mask(inputs if len(inputs.shape) == 2 else inputs[:, 0])
-            if len(inputs.shape) == 3:
-                mask = ops.expand_dims(mask, 1)
-            inputs = inputs * mask
-        if len(inputs.shape) == 3:
-            # A 2-D matmul over (batch * time) rows: a broadcasting 3-D
-            # matmul is several times slower on some backends' CPU kernels.
-            shape = ops.shape(inputs)
-            flat = ops.reshape(inputs, (-1, shape[-1]))
-            z = ops.matmul(flat, self.kernel)
-            if self.use_bias and with_bias:
-                z = ops.add(z, self.bias)
-            return ops.reshape(z, (shape[0], shape[1], ops.shape(z)[-1]))
-        z = ops.matmul(inputs, self.kernel)
-        if self.use_bias and with_bias:
-            z = ops.add(z, self.bias)
-        return z
+        return self._project_inputs(inputs, training, with_bias)
 
     def step(
         self,
@@ -815,27 +931,15 @@ class LSTMCellBase(DropoutMixin, keras.layers.Layer):
             h, new_states = _keep_masked(keep > 0.5, h, new_states, states, loop)
         return h, new_states
 
-    def get_initial_state(self, batch_size: Any = None) -> list[Any]:
-        return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in self.state_size]
-
     # ----------------------------------------------------------------- config
     def get_config(self) -> dict[str, Any]:
-        ser = keras.saving.serialize_keras_object
+        weights = ("kernel", "recurrent", "bias")
         config = {
             "units": self.units,
             "activation": keras.activations.serialize(self.activation),
             "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": ser(self.kernel_initializer),
-            "recurrent_initializer": ser(self.recurrent_initializer),
-            "bias_initializer": ser(self.bias_initializer),
-            "unit_forget_bias": self.unit_forget_bias,
-            "kernel_regularizer": ser(self.kernel_regularizer),
-            "recurrent_regularizer": ser(self.recurrent_regularizer),
-            "bias_regularizer": ser(self.bias_regularizer),
-            "kernel_constraint": ser(self.kernel_constraint),
-            "recurrent_constraint": ser(self.recurrent_constraint),
-            "bias_constraint": ser(self.bias_constraint),
+            **weight_options_config(self, weights, unit_forget_bias=self.unit_forget_bias),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,
@@ -844,11 +948,7 @@ class LSTMCellBase(DropoutMixin, keras.layers.Layer):
             "gate_clamp_units": self.gate_clamp_units,
         }
         if self._spec.peepholes or self._has_peephole_option():
-            config.update(
-                peephole_initializer=ser(self.peephole_initializer),
-                peephole_regularizer=ser(self.peephole_regularizer),
-                peephole_constraint=ser(self.peephole_constraint),
-            )
+            config.update(weight_options_config(self, ("peephole",)))
         return {**super().get_config(), **config}
 
     def _has_peephole_option(self) -> bool:

@@ -28,9 +28,17 @@ from typing import Any
 import keras
 from keras import ops
 
-from lstm_apps._validation import check_bool, check_int, invalid_message
-from lstm_apps.cells._base import DropoutMixin, check_rate, check_units
-from lstm_apps.cells._base import get_object as _get
+from lstm_apps._validation import check_bool, check_int
+from lstm_apps.cells._base import (
+    CellMixin,
+    add_input_weights,
+    check_rate,
+    check_units,
+    get_object,
+    recurrent_dropout_error,
+    set_weight_options,
+    weight_options_config,
+)
 
 __all__ = ["MinGRUCell", "MinLSTMCell", "ScanRNN", "scan_loop"]
 
@@ -99,7 +107,7 @@ def _linear_scan(log_a: Any, b: Any, h0: Any) -> Any:
     return ops.reshape(h, ops.shape(b))
 
 
-class _MinCell(DropoutMixin, keras.layers.Layer):
+class _MinCell(CellMixin, keras.layers.Layer):
     """The shared part of `MinLSTMCell` and `MinGRUCell`."""
 
     _blocks: tuple[str, ...] = ()
@@ -125,24 +133,17 @@ class _MinCell(DropoutMixin, keras.layers.Layer):
         self.dropout = check_rate("dropout", dropout)
         recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
         if recurrent_dropout != 0.0:
-            raise ValueError(
-                invalid_message(
-                    "recurrent_dropout",
-                    f"0 ({type(self).__name__} has no recurrent weights to drop)",
-                    recurrent_dropout,
-                )
-            )
+            raise recurrent_dropout_error(self, recurrent_dropout)
         self.recurrent_dropout = 0.0
         use_bias = check_bool("use_bias", use_bias)
         unit_forget_bias = check_bool("unit_forget_bias", unit_forget_bias)
         seed = check_int("seed", seed, optional=True, expected="an integer or None")
-        self.activation = _get(keras.activations, "activation", activation)
-        self.kernel_initializer = _get(keras.initializers, "kernel_initializer", kernel_initializer)
-        self.bias_initializer = _get(keras.initializers, "bias_initializer", bias_initializer)
-        self.kernel_regularizer = _get(keras.regularizers, "kernel_regularizer", kernel_regularizer)
-        self.bias_regularizer = _get(keras.regularizers, "bias_regularizer", bias_regularizer)
-        self.kernel_constraint = _get(keras.constraints, "kernel_constraint", kernel_constraint)
-        self.bias_constraint = _get(keras.constraints, "bias_constraint", bias_constraint)
+        self.activation = get_object(keras.activations, "activation", activation)
+        set_weight_options(
+            self,
+            kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+            bias=(bias_initializer, bias_regularizer, bias_constraint),
+        )
         super().__init__(**kwargs)
         self.use_bias = use_bias
         self.unit_forget_bias = unit_forget_bias
@@ -152,59 +153,21 @@ class _MinCell(DropoutMixin, keras.layers.Layer):
         self.output_size = units
 
     def build(self, input_shape: Sequence[int | None]) -> None:
-        if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError(
-                f"{type(self).__name__} expects step inputs (batch, features) with a "
-                f"known feature dimension, received step input shape {tuple(input_shape)}."
-            )
         units, n = self.units, len(self._blocks)
-        self.kernel = self.add_weight(
-            shape=(input_shape[-1], n * units),
-            name="kernel",
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        if self.use_bias:
-            base = self.bias_initializer
-            offsets = self._bias_offsets() if self.unit_forget_bias else {}
+        base = self.bias_initializer
+        offsets = self._bias_offsets() if self.unit_forget_bias else {}
 
-            def bias_initializer(shape, dtype=None):
-                parts = [base((units,), dtype=dtype) for _ in range(n)]
-                for block, value in offsets.items():
-                    parts[self._blocks.index(block)] = ops.full((units,), value, dtype=dtype)
-                return ops.concatenate(parts)
+        def bias_initializer(shape, dtype=None):
+            parts = [base((units,), dtype=dtype) for _ in range(n)]
+            for block, value in offsets.items():
+                parts[self._blocks.index(block)] = ops.full((units,), value, dtype=dtype)
+            return ops.concatenate(parts)
 
-            self.bias = self.add_weight(
-                shape=(n * units,),
-                name="bias",
-                initializer=bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
-        else:
-            self.bias = None
+        add_input_weights(self, input_shape, n * units, bias_initializer)
         self.built = True
 
     def _bias_offsets(self) -> dict[str, float]:
         raise NotImplementedError
-
-    def project_inputs(self, inputs: Any, training: bool = False) -> Any:
-        """`dropout(x) W + b` for one step `(batch, features)` or a sequence
-        `(batch, time, features)` (one dropout mask per sequence)."""
-        if training and 0.0 < self.dropout < 1.0:
-            mask = self.get_dropout_mask(inputs if len(inputs.shape) == 2 else inputs[:, 0])
-            inputs = inputs * (mask if len(inputs.shape) == 2 else ops.expand_dims(mask, 1))
-        if len(inputs.shape) == 3:
-            shape = ops.shape(inputs)
-            z = ops.matmul(ops.reshape(inputs, (-1, shape[-1])), self.kernel)
-        else:
-            z = ops.matmul(inputs, self.kernel)
-        if self.use_bias:
-            z = ops.add(z, self.bias)
-        if len(inputs.shape) == 3:
-            z = ops.reshape(z, (shape[0], shape[1], ops.shape(z)[-1]))
-        return z
 
     def coefficients(self, z: Any) -> dict[str, Any]:
         """The recurrence `h = exp(log_a) * h_prev + b` from projected inputs `z`.
@@ -243,22 +206,13 @@ class _MinCell(DropoutMixin, keras.layers.Layer):
         h = _linear_scan(log_a, b, states[0])
         return h, [h[:, -1]]
 
-    def get_initial_state(self, batch_size: Any = None) -> list[Any]:
-        return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype)]
-
     def get_config(self) -> dict[str, Any]:
-        ser = keras.saving.serialize_keras_object
+        weights = ("kernel", "bias")
         config = {
             "units": self.units,
             "activation": keras.activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": ser(self.kernel_initializer),
-            "bias_initializer": ser(self.bias_initializer),
-            "unit_forget_bias": self.unit_forget_bias,
-            "kernel_regularizer": ser(self.kernel_regularizer),
-            "bias_regularizer": ser(self.bias_regularizer),
-            "kernel_constraint": ser(self.kernel_constraint),
-            "bias_constraint": ser(self.bias_constraint),
+            **weight_options_config(self, weights, unit_forget_bias=self.unit_forget_bias),
             "dropout": self.dropout,
             "seed": self.seed,
         }

@@ -41,8 +41,16 @@ import keras
 from keras import ops
 
 from lstm_apps._validation import check_bool, check_choice, check_int, invalid_message
-from lstm_apps.cells._base import DropoutMixin, check_rate, check_units
-from lstm_apps.cells._base import get_object as _get
+from lstm_apps.cells._base import (
+    CellMixin,
+    add_input_weights,
+    add_weight_with_options,
+    check_rate,
+    check_units,
+    recurrent_dropout_error,
+    set_weight_options,
+    weight_options_config,
+)
 
 __all__ = ["MLSTMCell", "SLSTMCell"]
 
@@ -50,8 +58,8 @@ __all__ = ["MLSTMCell", "SLSTMCell"]
 _EPS = 1e-6
 
 
-class _XLSTMCell(DropoutMixin, keras.layers.Layer):
-    """Arguments, input projection and config shared by the two xLSTM cells."""
+class _XLSTMCell(CellMixin, keras.layers.Layer):
+    """Arguments, input weights and config shared by the two xLSTM cells."""
 
     _recurrent = True
 
@@ -86,26 +94,16 @@ class _XLSTMCell(DropoutMixin, keras.layers.Layer):
         self.dropout = check_rate("dropout", dropout)
         self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
         if not self._recurrent and self.recurrent_dropout != 0.0:
-            raise ValueError(
-                invalid_message(
-                    "recurrent_dropout",
-                    f"0 ({type(self).__name__} has no recurrent weights to drop)",
-                    recurrent_dropout,
-                )
-            )
+            raise recurrent_dropout_error(self, recurrent_dropout)
         use_bias = check_bool("use_bias", use_bias)
         unit_forget_bias = check_bool("unit_forget_bias", unit_forget_bias)
         seed = check_int("seed", seed, optional=True, expected="an integer or None")
-        init, reg, con = keras.initializers, keras.regularizers, keras.constraints
-        self.kernel_initializer = _get(init, "kernel_initializer", kernel_initializer)
-        self.recurrent_initializer = _get(init, "recurrent_initializer", recurrent_initializer)
-        self.bias_initializer = _get(init, "bias_initializer", bias_initializer)
-        self.kernel_regularizer = _get(reg, "kernel_regularizer", kernel_regularizer)
-        self.recurrent_regularizer = _get(reg, "recurrent_regularizer", recurrent_regularizer)
-        self.bias_regularizer = _get(reg, "bias_regularizer", bias_regularizer)
-        self.kernel_constraint = _get(con, "kernel_constraint", kernel_constraint)
-        self.recurrent_constraint = _get(con, "recurrent_constraint", recurrent_constraint)
-        self.bias_constraint = _get(con, "bias_constraint", bias_constraint)
+        set_weight_options(
+            self,
+            kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+            recurrent=(recurrent_initializer, recurrent_regularizer, recurrent_constraint),
+            bias=(bias_initializer, bias_regularizer, bias_constraint),
+        )
         super().__init__(**kwargs)
         self.num_heads = num_heads
         self.head_dim = units // num_heads
@@ -121,23 +119,7 @@ class _XLSTMCell(DropoutMixin, keras.layers.Layer):
         raise NotImplementedError
 
     def _build_input_weights(self, input_shape: Sequence[int | None]) -> None:
-        if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError(
-                f"{type(self).__name__} expects step inputs (batch, features) with a "
-                f"known feature dimension, received step input shape {tuple(input_shape)}."
-            )
         blocks = self._blocks()
-        total = sum(width for _, width in blocks)
-        self.kernel = self.add_weight(
-            shape=(input_shape[-1], total),
-            name="kernel",
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        if not self.use_bias:
-            self.bias = None
-            return
         base = self.bias_initializer
         forget = self.unit_forget_bias
 
@@ -148,30 +130,8 @@ class _XLSTMCell(DropoutMixin, keras.layers.Layer):
             ]
             return ops.concatenate(parts)
 
-        self.bias = self.add_weight(
-            shape=(total,),
-            name="bias",
-            initializer=bias_initializer,
-            regularizer=self.bias_regularizer,
-            constraint=self.bias_constraint,
-        )
-
-    def project_inputs(self, inputs: Any, training: bool = False) -> Any:
-        """`dropout(x) W + b` for one step `(batch, features)` or a sequence
-        `(batch, time, features)` (one dropout mask per sequence)."""
-        if training and 0.0 < self.dropout < 1.0:
-            mask = self.get_dropout_mask(inputs if len(inputs.shape) == 2 else inputs[:, 0])
-            inputs = inputs * (mask if len(inputs.shape) == 2 else ops.expand_dims(mask, 1))
-        if len(inputs.shape) == 3:
-            shape = ops.shape(inputs)
-            z = ops.matmul(ops.reshape(inputs, (-1, shape[-1])), self.kernel)
-        else:
-            z = ops.matmul(inputs, self.kernel)
-        if self.use_bias:
-            z = ops.add(z, self.bias)
-        if len(inputs.shape) == 3:
-            z = ops.reshape(z, (shape[0], shape[1], ops.shape(z)[-1]))
-        return z
+        width = sum(w for _, w in blocks)
+        add_input_weights(self, input_shape, width, bias_initializer)
 
     def _split(self, z: Any) -> dict[str, Any]:
         blocks = self._blocks()
@@ -181,26 +141,14 @@ class _XLSTMCell(DropoutMixin, keras.layers.Layer):
     def _log_forget(self, f_raw: Any) -> Any:
         return f_raw if self.forget_gate == "exp" else ops.log_sigmoid(f_raw)
 
-    def get_initial_state(self, batch_size: Any = None) -> list[Any]:
-        return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in self.state_size]
-
     def get_config(self) -> dict[str, Any]:
-        ser = keras.saving.serialize_keras_object
+        weights = ("kernel", "recurrent", "bias")
         config = {
             "units": self.units,
             "num_heads": self.num_heads,
             "forget_gate": self.forget_gate,
             "use_bias": self.use_bias,
-            "kernel_initializer": ser(self.kernel_initializer),
-            "recurrent_initializer": ser(self.recurrent_initializer),
-            "bias_initializer": ser(self.bias_initializer),
-            "unit_forget_bias": self.unit_forget_bias,
-            "kernel_regularizer": ser(self.kernel_regularizer),
-            "recurrent_regularizer": ser(self.recurrent_regularizer),
-            "bias_regularizer": ser(self.bias_regularizer),
-            "kernel_constraint": ser(self.kernel_constraint),
-            "recurrent_constraint": ser(self.recurrent_constraint),
-            "bias_constraint": ser(self.bias_constraint),
+            **weight_options_config(self, weights, unit_forget_bias=self.unit_forget_bias),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,
@@ -268,12 +216,8 @@ class SLSTMCell(_XLSTMCell):
     def build(self, input_shape: Sequence[int | None]) -> None:
         self._build_input_weights(input_shape)
         d = self.head_dim
-        self.recurrent_kernel = self.add_weight(
-            shape=(4, self.num_heads, d, d),
-            name="recurrent_kernel",
-            initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint,
+        self.recurrent_kernel = add_weight_with_options(
+            self, "recurrent", (4, self.num_heads, d, d), name="recurrent_kernel"
         )
         self.built = True
 
