@@ -239,3 +239,28 @@ def test_bad_input_is_named_before_training():
         LSTMForecaster(horizon=3, **FAST).fit(gappy)
     with pytest.raises(RuntimeError, match="not fitted"):
         LSTMForecaster(horizon=3).predict()
+
+
+def test_log_both_reads_positive_series_in_both_units(caplog):
+    # A positive series: the network is trained on its windows twice, in log and in
+    # original units (the log says how many windows), and still forecasts it.
+    y = _seasonal(120)
+    with caplog.at_level(logging.INFO, logger="lstm_apps.forecasting.model"):
+        LSTMForecaster(horizon=6, log="auto", levels=(), **FAST).fit(y)
+    windows_auto = [r.getMessage() for r in caplog.records if "training on" in r.getMessage()]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="lstm_apps.forecasting.model"):
+        both = LSTMForecaster(horizon=6, log="both", levels=(), **FAST).fit(y)
+    windows_both = [r.getMessage() for r in caplog.records if "training on" in r.getMessage()]
+    count = lambda message: int(message.split("training on ")[1].split()[0])  # noqa: E731
+    assert count(windows_both[0]) == 2 * count(windows_auto[0])
+    truth = 100 + 0.2 * np.arange(120, 126) + 10 * np.sin(2 * np.pi * np.arange(120, 126) / 12)
+    assert np.abs(both.predict()["forecast"].to_numpy() - truth).mean() < 5.0
+    # A series with values <= 0 has no log: "both" is then "auto", bit for bit.
+    shifted = y - 100.0
+    a = LSTMForecaster(horizon=6, log="auto", levels=(), **FAST).fit(shifted).predict()
+    b = LSTMForecaster(horizon=6, log="both", levels=(), **FAST).fit(shifted).predict()
+    pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(ValueError, match=r"argument `log`, expected one of True, False, 'auto', "
+                                         r"'both', got 'yes'"):
+        LSTMForecaster(horizon=3, log="yes")

@@ -139,7 +139,10 @@ class LSTMForecaster:
             training data used to calibrate the intervals (default: two
             horizons, or a tenth of the shortest series when that is more,
             at most half of what four horizons leave).
-        log: True, False, or "auto" (log when the series is positive).
+        log: True, False, "auto" (log when the series is positive) or
+            "both": as "auto", and the network also reads (and is trained
+            on) each positive series in its original units; the LSTM's
+            forecast is the mean of the two (see the module docstring).
         deseasonalize: True, False, or "auto" (when the seasonality test
             passes).
         seed: Seed of the initialisation and the batches.
@@ -164,7 +167,7 @@ class LSTMForecaster:
         cell: str = "standard",
         lookback: int | None = None,
         season: int | None = None,
-        units: int = 32,
+        units: int = 8,
         layers: int = 1,
         ensemble: int = 1,
         steps: int = 600,
@@ -176,7 +179,7 @@ class LSTMForecaster:
         combine_weights: str = "median",
         levels: Sequence[float] = (0.8,),
         calibration_origins: int | None = None,
-        log: bool | str = "auto",
+        log: bool | str = "both",
         deseasonalize: bool | str = "auto",
         seed: int = 0,
         verbose: int = 0,
@@ -213,11 +216,12 @@ class LSTMForecaster:
         self.levels = tuple(sorted(float(v) for v in levels))
         self.calibration_origins = check_int("calibration_origins", calibration_origins, 1,
                                         optional=True)
-        for name, value in (("log", log), ("deseasonalize", deseasonalize)):
-            if value not in (True, False, "auto"):
+        for name, value, choices in (("log", log, (True, False, "auto", "both")),
+                                     ("deseasonalize", deseasonalize, (True, False, "auto"))):
+            if not any(value is c if isinstance(c, bool) else value == c for c in choices):
                 raise ValueError(
-                    f"Received an invalid value for argument `{name}`, expected True, False or "
-                    f"'auto', got {value!r}."
+                    f"Received an invalid value for argument `{name}`, expected one of "
+                    f"{', '.join(repr(c) for c in choices)}, got {value!r}."
                 )
         self.log = log
         self.deseasonalize = deseasonalize
@@ -341,8 +345,18 @@ class LSTMForecaster:
                                        np.where(std > 0, std, 1.0).tolist()]
 
     def _transform(self, y: np.ndarray) -> SeriesTransform:
-        return SeriesTransform.fit(y, self.season_, log=self.log,
+        """The transform of `y`'s history: the units of its errors and intervals."""
+        return SeriesTransform.fit(y, self.season_, log="auto" if self.log == "both" else self.log,
                                    deseasonalize=self.deseasonalize)
+
+    def _views(self, y: np.ndarray, primary: SeriesTransform | None = None
+               ) -> list[SeriesTransform]:
+        """The transforms the network reads `y` in: `log="both"` and a log, also without."""
+        primary = self._transform(y) if primary is None else primary
+        if self.log != "both" or not primary.log:
+            return [primary]
+        return [primary, SeriesTransform.fit(y, self.season_, log=False,
+                                             deseasonalize=self.deseasonalize)]
 
     def _future_block(self, item: Item, origin: int) -> np.ndarray:
         """Standardised future covariates of the window and the `horizon` steps after it.
@@ -442,13 +456,13 @@ class LSTMForecaster:
         blocks_y = []
         for item in panel.items:
             stop = end[item.id]
-            tf = self._transform(item.y[:stop])
             origins = np.arange(self.lookback_ - 1, stop - self.horizon)
             if not len(origins):
                 continue
-            inputs, targets = self._inputs(item, origins, [tf] * len(origins), True)
-            blocks_x.append(inputs)
-            blocks_y.append(targets)
+            for tf in self._views(item.y[:stop]):
+                inputs, targets = self._inputs(item, origins, [tf] * len(origins), True)
+                blocks_x.append(inputs)
+                blocks_y.append(targets)
         x = [np.concatenate([b[k] for b in blocks_x]) for k in range(len(blocks_x[0]))]
         return x, np.concatenate(blocks_y)
 
@@ -532,11 +546,14 @@ class LSTMForecaster:
         for item in panel.items:
             o = np.asarray(origins.get(item.id, []), dtype=int)
             tfs = [self._transform(item.y[: origin + 1]) for origin in o]
+            views = [self._views(item.y[: origin + 1], tf) for origin, tf in zip(o, tfs)]
             out[item.id] = {"origins": o, "transforms": tfs}
             if len(o):
-                inputs, _ = self._inputs(item, o, tfs, False)
-                batches.append(inputs)
-                slices.append(item.id)
+                # One block of inputs per view: the LSTM's forecast is their mean.
+                for v in range(max(len(w) for w in views)):
+                    inputs, _ = self._inputs(item, o, [w[v % len(w)] for w in views], False)
+                    batches.append(inputs)
+                    slices.append((item.id, v, [w[v % len(w)] for w in views]))
         if batches:
             x = [np.concatenate([b[k] for b in batches]) for k in range(len(batches[0]))]
             raw = np.concatenate([
@@ -546,18 +563,21 @@ class LSTMForecaster:
             ])
             change = np.median(raw, axis=1)
             start = 0
-            for key in slices:
+            for key, v, view in slices:
                 entry = out[key]
                 n = len(entry["origins"])
                 item = next(i for i in panel.items if i.id == key)
                 lstm = np.empty((n, self.horizon))
-                for r, (origin, tf) in enumerate(zip(entry["origins"], entry["transforms"])):
+                for r, (origin, tf) in enumerate(zip(entry["origins"], view)):
                     level = tf.forward(item.y[origin : origin + 1], np.array([origin]))[0]
                     ahead = np.arange(origin + 1, origin + 1 + self.horizon)
                     lstm[r] = (item.y[origin] if tf.constant else
                                tf.inverse(level + tf.scale * change[start + r], ahead))
                 start += n
-                entry["lstm"] = lstm
+                entry.setdefault("views", []).append(lstm)
+            for entry in out.values():
+                if "views" in entry:
+                    entry["lstm"] = np.mean(entry.pop("views"), axis=0)
         for item in panel.items:
             entry = out[item.id]
             if "lstm" not in entry:

@@ -149,7 +149,7 @@ class ForecastConfig:
     cell: str = dataclasses.field(
         default="standard", metadata=_help("lstm_apps cell or variant, keras_lstm or gru")
     )
-    units: int = dataclasses.field(default=32, metadata=_help("units per recurrent layer"))
+    units: int = dataclasses.field(default=8, metadata=_help("units per recurrent layer"))
     layers: int = dataclasses.field(default=1, metadata=_help("stacked recurrent layers"))
     dropout: float = dataclasses.field(
         default=0.3, metadata=_help("dropout before the output layer")
