@@ -261,6 +261,6 @@ def test_log_both_reads_positive_series_in_both_units(caplog):
     a = LSTMForecaster(horizon=6, log="auto", levels=(), **FAST).fit(shifted).predict()
     b = LSTMForecaster(horizon=6, log="both", levels=(), **FAST).fit(shifted).predict()
     pd.testing.assert_frame_equal(a, b)
-    with pytest.raises(ValueError, match=r"argument `log`, expected one of True, False, 'auto', "
-                                         r"'both', got 'yes'"):
+    with pytest.raises(ValueError, match=r"argument `log`, expected one of \[True, False, "
+                                         r"'auto', 'both'\], got 'yes'"):
         LSTMForecaster(horizon=3, log="yes")
