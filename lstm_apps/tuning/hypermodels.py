@@ -398,7 +398,7 @@ class ForecastHyperModel(RecipeHyperModel):
     'gru'
     >>> config = hm.config(hp)
     >>> config.cell, config.units
-    ('gru', 32)
+    ('gru', 8)
     >>> hm.build(hp).output_shape  # (batch, ensemble members, horizon)
     (None, 1, 3)
     """
