@@ -122,8 +122,13 @@ class GateMonitor(keras.callbacks.Callback):
     batches trained so far and are scalars only (no histograms, no images),
     so that batch-level monitoring stays cheap: on the IMDB-like benchmark
     (`benchmarks/bench_gates.py`) `batch_freq=50` costs a few percent of an
-    epoch. A gate that a cell does not have is not written;
-    the coupled cell's input gate (1 - f) is written like the others.
+    epoch. A gate that a cell does not have is not written (the minLSTM's and
+    minGRU's output gate); the coupled cell's input gate (1 - f) and the
+    minGRU's forget gate (1 - z) are written like the others. For the cells
+    beyond the LSTM family the gates are those `lstm_apps.gates.LayerTrace`
+    describes (the sLSTM's and mLSTM's stabilised i' and f', the minLSTM's
+    normalised ones); their normaliser n and stabiliser m are in
+    `last_trace`, not written.
 
     Args:
         log_dir: The TensorBoard folder (the one given to

@@ -6,25 +6,31 @@ state c and hidden state h at every time step, each as a NumPy array
 `(batch, time, units)`. It covers every lstm_apps cell and variant, plain
 `keras.layers.LSTM` layers (and `keras.layers.RNN(keras.layers.LSTMCell)`),
 stacked layers, both directions of `keras.layers.Bidirectional` and layers
-inside nested models.
+inside nested models. The cells beyond the LSTM family are traced in the
+same terms: the sLSTM and mLSTM with their stabilised exponential gates i'
+and f', normaliser n and stabiliser m (the mLSTM's per-head values given to
+each unit of the head), the minLSTM with its normalised gates f' and i', the
+minGRU with its update gate z as i and 1 - z as f (see `LayerTrace`).
 
 How it works: the model runs once, as it is, on `inputs`; each traced layer's
 `call` is wrapped for that one run so that the arguments it receives (the
 input sequence, the mask, the initial state) also go through a *twin*: a
 `keras.layers.RNN` over a small cell that calls the layer's own cell step
-(`LSTMCellBase.step`, which returns the gates) and emits the concatenation of
-the gates, c and h. The twin reads the layer's own weights (for a Keras
-`LSTMCell`, a `StandardLSTMCell` that points at the same variables), runs in
-the backend's own loop with the same mask, `go_backwards` and initial state,
-and so its h equals the layer's output. The wrapper is removed as soon as the
-run ends (also on error); no weight or state of the model changes (states of
-stateful layers are put back). Random states are put back too: Keras RNN
-layers draw their dropout masks from their cells' `keras.random.SeedGenerator`
-on every call, even in inference mode, so the state of every seed generator
-of the model is saved before the run and restored after it (on PyTorch also
-torch's global random state, which Keras's dropout uses for generators made
-without a seed); a training run with a `GateMonitor` then draws the same
-dropout masks as one without.
+(`LSTMCellBase.step`, and the `step` of the sLSTM, mLSTM, minLSTM and minGRU
+cells, which return the gates) and emits the concatenation of the gates, c
+and h. The twin reads the layer's own weights (for a Keras `LSTMCell`, a
+`StandardLSTMCell` that points at the same variables), runs in the backend's
+own loop with the same mask, `go_backwards` and initial state, and so its h
+equals the layer's output (for a layer that runs a cell's parallel form,
+`ScanRNN`, up to float rounding: that form is the same recurrence). The
+wrapper is removed as soon as the run ends (also on error); no weight or
+state of the model changes (states of stateful layers are put back). Random
+states are put back too: Keras RNN layers draw their dropout masks from their
+cells' `keras.random.SeedGenerator` on every call, even in inference mode, so
+the state of every seed generator of the model is saved before the run and
+restored after it (on PyTorch also torch's global random state, which Keras's
+dropout uses for generators made without a seed); a training run with a
+`GateMonitor` then draws the same dropout masks as one without.
 
 Memory: `GateTrace.timescales()` gives every unit's memory timescale
 1 / (1 - f) and half-life ln 0.5 / ln f from its mean forget activation f
@@ -118,22 +124,56 @@ class LayerTrace:
         direction: `"forward"`, or `"backward"` for the backward half of a
             `Bidirectional` and for a layer with `go_backwards=True`.
         cell: The cell: an lstm_apps cell name from `lstm_apps.cells.names()`
-            or `"keras_lstm"` for a `keras.layers.LSTMCell`.
+            (`"slstm"`, `"mlstm"`, `"minlstm"`, `"mingru"` for the cells
+            beyond the LSTM family) or `"keras_lstm"` for a
+            `keras.layers.LSTMCell`.
         units: Number of units.
         values: `"i"`, `"f"`, `"o"`, `"g"`, `"c"`, `"h"` -> float32 array
             `(batch, time, units)`, in the time order of the *input*, also for
             a layer that reads it backwards. Steps that the mask skipped hold
-            NaN. Gates the cell does not have are not in it. For the sLSTM,
-            "i" and "f" are the stabilised exponential gates i' and f' (in
-            (0, 1] from the second step on; the raw input gate is
-            i' * exp(m)), and the values also
-            hold the normaliser `"n"` and the stabiliser `"m"`.
+            NaN. Gates the cell does not have are not in it. Every value is
+            recomputed from the layer's own weights, and "h" is the layer's
+            output. The cells beyond the LSTM family:
+
+            - sLSTM: "i" and "f" are the stabilised exponential gates i' and
+              f' (in (0, 1] from the second step on; the raw input gate is
+              i' * exp(m)), and the values also hold the normaliser `"n"`
+              and the stabiliser `"m"` (h = o * c / n).
+            - mLSTM: i', f', n and m are one per head; each head's value is
+              given to each of its units (head k: units k*d to (k+1)*d - 1,
+              d = units // num_heads), so the units of a head share them.
+              "i" and "f" are the stabilised gates i' and f', "o" the output
+              gate (per unit), "g" the value v_t (row j of a head's matrix
+              memory C gets i' v_j k_t), `"c"` the memory's read-out C_t q_t
+              (row j read with the query; the (d x d) matrix C_t itself has
+              no per-unit form and is not traced), `"n"` the denominator
+              that divides it, max(|n_t . q_t|, exp(-m_t)) + 1e-6 (the
+              normaliser vector n_t runs over key dimensions, not units,
+              and is not traced), and `"m"` the stabiliser m_t; so that
+              h = o * c / n, as for the sLSTM.
+            - minLSTM: h_t = f'_t h_{t-1} + i'_t g_t; "f" and "i" are the
+              normalised gates f' = f / (f + i) and i' = i / (f + i) (so
+              f' + i' = 1), "g" the candidate h~ = act(x W_h + b_h). No
+              output gate ("o" absent: 1.0) and no state beside h: the state
+              recurs as an LSTM cell state does and is the output, so "c" and
+              "h" hold the same values.
+            - minGRU: h_t = (1 - z_t) h_{t-1} + z_t g_t; "i" is the update
+              gate z, "f" the keep gate 1 - z (computed: `{"f": "1 - i"}`),
+              "g" the candidate; "o" absent and "c" = "h", as for the
+              minLSTM.
+
+            The candidates of the minLSTM and minGRU (identity activation by
+            default) and the mLSTM's v are not bounded as tanh is, nor are
+            their outputs h: for them the "saturated" fractions of g and h
+            (`summary`, `GateMonitor`) count values beyond -0.9 and 0.9.
         mask: Bool array `(batch, time)`: `True` where the layer processed the
             step, `False` where the mask skipped it.
         absent: Gates the cell does not have, with the constant the cell uses
-            in their place (`{"i": 1.0}` for Greff et al.'s NIG).
+            in their place (`{"i": 1.0}` for Greff et al.'s NIG, `{"o": 1.0}`
+            for the minLSTM and minGRU).
         computed: Gates the cell derives instead of learning, with the
-            formula (`{"i": "1 - f"}` for the coupled cells).
+            formula (`{"i": "1 - f"}` for the coupled cells, `{"f": "1 - i"}`
+            for the minGRU).
         go_backwards: Whether the layer reads the sequence backwards.
     """
 
@@ -199,9 +239,11 @@ class LayerTrace:
         output h varies by less than `tolerance` over them (a dead unit).
         Note that a forget gate always above 0.9 is also what a unit with a
         long memory shows (e.g. after chrono initialisation). For the sLSTM
-        only o and h are checked: its stabilised gates i' and f' are 1 by
-        construction at every step where their own term sets the stabiliser
-        m, so their saturation says nothing about the unit.
+        and mLSTM only o and h are checked: their stabilised gates i' and f'
+        are 1 by construction at every step where their own term sets the
+        stabiliser m, so their saturation says nothing about the unit. The
+        minLSTM's normalised gates f' and i' and the minGRU's z and 1 - z
+        are checked (a unit with f' > 0.9 throughout barely takes input).
 
         Args:
             tolerance: Largest spread (max - min) of h that counts as
@@ -230,7 +272,7 @@ class LayerTrace:
         if not self.mask.any():
             return {}
         reasons: dict[int, list[str]] = {}
-        checked = ("o", "h") if self.cell == "slstm" else ("i", "f", "o", "h")
+        checked = ("o", "h") if self.cell in _STABILISED else ("i", "f", "o", "h")
         for gate in checked:
             if gate not in self.values:
                 continue
@@ -255,7 +297,11 @@ class LayerTrace:
         The mean is over every processed step of every sample of the trace;
         see `memory_timescales` for the formulas. For a cell without a forget
         gate (f = 1 by construction, no learned memory decay) the arrays are
-        NaN. For the sLSTM, f is its stabilised forget gate f'.
+        NaN. For the sLSTM and mLSTM, f is the stabilised forget gate f' (for
+        the mLSTM one per head, so the units of a head share a timescale);
+        for the minLSTM the normalised forget gate f' and for the minGRU the
+        keep gate 1 - z: exactly the factor by which their state h decays at
+        each step.
 
         Returns:
             `{"forget_mean", "timescale", "half_life"}` -> float64 arrays
@@ -528,8 +574,9 @@ class GateTrace:
         Returns:
             A pandas DataFrame, one row per layer, direction and quantity
             (i, f, o, g, c, h), with columns `layer`, `direction`, `gate`,
-            `status` ("learned", "computed" for the coupled cell's i = 1 - f,
-            "absent" for a gate the cell does not have, "state" for c and h),
+            `status` ("learned", "computed" for the coupled cell's i = 1 - f
+            and the minGRU's f = 1 - i, "absent" for a gate the cell does not
+            have, "state" for c and h),
             `mean`, `std`, `saturated_low`, `saturated_high` (fraction of
             values below 0.1 and above 0.9 for the sigmoid gates i, f, o;
             below -0.9 and above 0.9 for g and h; NaN for c), `mean_abs`,
@@ -585,7 +632,9 @@ class GateTrace:
         per step: it keeps information about 1 / (1 - f) steps (timescale),
         and half of it after ln 0.5 / ln f steps (half-life); see
         `memory_timescales`. The coupled cell's timescales follow from its f
-        alike. A cell without a forget gate (Greff's NFG, f = 1 by
+        alike, the sLSTM's and mLSTM's from their stabilised f', the
+        minLSTM's from its normalised f' and the minGRU's from 1 - z (see
+        `LayerTrace.timescales`). A cell without a forget gate (Greff's NFG, f = 1 by
         construction) has no learned decay: its rows hold NaN and
         `has_forget_gate` is False, and a log message says so.
 
@@ -665,24 +714,23 @@ class _Site:
     bidirectional: bool = False
 
 
-#: Cells of the family that gate tracing does not cover, with the reason.
-_UNTRACEABLE = {
-    MinLSTMCell: "it has no cell state and no output gate",
-    MinGRUCell: "it has no cell state and no output gate",
-    MLSTMCell: "its gates are one per head and its memory a matrix per head",
+#: The cells beyond the LSTM family that tracing covers, by class, with their
+#: names in `lstm_apps.cells.names()`.
+_OTHER_CELLS: dict[type, str] = {
+    SLSTMCell: "slstm",
+    MLSTMCell: "mlstm",
+    MinLSTMCell: "minlstm",
+    MinGRUCell: "mingru",
 }
+#: Cells whose input and forget gates are stabilised exponential gates (i', f'):
+#: 1 by construction wherever their own term sets the stabiliser m.
+_STABILISED = ("slstm", "mlstm")
 
 
 def _cell_name(cell: Any) -> str | None:
-    for klass, why in _UNTRACEABLE.items():
+    for klass, name in _OTHER_CELLS.items():
         if isinstance(cell, klass):
-            raise ValueError(
-                f"Gate tracing does not cover the {type(cell).__name__} ({cell.name!r}): "
-                f"{why}, so it has no LSTM gates to show. Trace the LSTM and sLSTM "
-                "layers of a model without it."
-            )
-    if isinstance(cell, SLSTMCell):
-        return "slstm"
+            return name
     if isinstance(cell, LSTMCellBase):
         variant = getattr(cell, "variant", None)
         if variant:
@@ -700,27 +748,27 @@ def _cell_name(cell: Any) -> str | None:
 def is_traceable(cell: Any) -> bool:
     """Whether gate tracing (`trace_gates`, `GateMonitor`, `GateProbe`) covers a cell.
 
-    True for the LSTM cells of `lstm_apps.cells`, the sLSTM and
-    `keras.layers.LSTMCell`; False for the minLSTM, minGRU and mLSTM cells
-    (no LSTM gates to show: `trace_gates` raises an error naming them) and
-    for any other cell (a GRU's, which tracing skips).
+    True for every cell of `lstm_apps.cells` (the LSTM cells and variants,
+    the sLSTM and mLSTM, the minLSTM and minGRU; see `LayerTrace` for what
+    each trace holds) and for `keras.layers.LSTMCell`; False for any other
+    cell (a GRU's, which tracing skips).
 
     Args:
         cell: A recurrent cell instance.
+
+    Returns:
+        Whether `trace_gates` traces a recurrent layer over `cell`.
 
     Example:
 
     >>> import keras, lstm_apps
     >>> from lstm_apps.gates import is_traceable
     >>> [is_traceable(lstm_apps.cells.create(n, 2)) for n in ("peephole", "slstm", "mingru")]
-    [True, True, False]
+    [True, True, True]
     >>> is_traceable(keras.layers.GRUCell(2))
     False
     """
-    try:
-        return _cell_name(cell) is not None
-    except ValueError:
-        return False
+    return _cell_name(cell) is not None
 
 
 def _walk(model: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -932,10 +980,14 @@ class _Holder:
         self.__dict__.update(items)
 
 
-def _source_cell(rnn: Any) -> LSTMCellBase | SLSTMCell:
+#: Cells with `project_inputs` and `step`, traced as they are.
+_STEPPED = (LSTMCellBase, SLSTMCell, MLSTMCell, MinLSTMCell, MinGRUCell)
+
+
+def _source_cell(rnn: Any) -> Any:
     """A cell with `project_inputs`/`step`: the layer's own, or a twin on its weights."""
     cell = rnn.cell
-    if isinstance(cell, (LSTMCellBase, SLSTMCell)):
+    if isinstance(cell, _STEPPED):
         return cell
     # keras.layers.LSTMCell: same weight layout as StandardLSTMCell; point the
     # twin at the very same variables (nothing is copied).
@@ -957,25 +1009,50 @@ def _source_cell(rnn: Any) -> LSTMCellBase | SLSTMCell:
     return twin
 
 
-def _spec(cell: LSTMCellBase | SLSTMCell) -> GateSpec:
-    """The cell's gate structure (the sLSTM has all of i, f and o)."""
-    return cell.spec if isinstance(cell, LSTMCellBase) else GateSpec()
+def _layout(cell: Any) -> tuple[tuple[str, ...], dict[str, float], dict[str, str]]:
+    """`(keys emitted, absent gates, computed gates)` of a cell's trace.
+
+    The LSTM cells follow their `GateSpec`; the sLSTM and mLSTM have i, f and
+    o and add the normaliser n and the stabiliser m; the minLSTM and minGRU
+    have no output gate (their output is their state: o = 1, c = h), and the
+    minGRU's forget gate is 1 - z, z its update gate "i".
+    """
+    if isinstance(cell, (MinLSTMCell, MinGRUCell)):
+        computed = {"f": "1 - i"} if isinstance(cell, MinGRUCell) else {}
+        return ("i", "f", "g", "c", "h"), {"o": _ABSENT_VALUE["o"]}, computed
+    if isinstance(cell, (SLSTMCell, MLSTMCell)):
+        return ("i", "f", "o", "g", "n", "m", "c", "h"), {}, {}
+    spec = cell.spec if isinstance(cell, LSTMCellBase) else GateSpec()
+    gates = tuple(g for g in ("i", "f", "o") if spec.has_gate(g))
+    absent = {g: _ABSENT_VALUE[g] for g in ("i", "f", "o") if not spec.has_gate(g)}
+    computed = {"i": "1 - f"} if spec.coupled else {}
+    return gates + ("g", "c", "h"), absent, computed
 
 
-def _emitted(cell: LSTMCellBase | SLSTMCell) -> tuple[str, ...]:
-    gates = tuple(g for g in ("i", "f", "o") if _spec(cell).has_gate(g))
-    if isinstance(cell, SLSTMCell):
-        return gates + ("g", "n", "m", "c", "h")
-    return gates + ("g", "c", "h")
+def _step_values(source: Any, z: Any, states: Any) -> tuple[dict[str, Any], list[Any]]:
+    """One step of `source`: `({key: (batch, units)}, new states)`."""
+    h, new_states, gates = source.step(z, states, training=False)
+    if isinstance(source, MLSTMCell):
+        # i', f', the normaliser and the stabiliser are one per head: each
+        # head's value goes to its units (head k: units k*d .. (k+1)*d - 1).
+        per_head = ("i", "f", "n", "m")
+        named = {
+            k: ops.repeat(v, source.head_dim, axis=-1) if k in per_head else v
+            for k, v in gates.items()
+        }
+        return {**named, "h": h}, new_states
+    if isinstance(source, (MinLSTMCell, MinGRUCell)):
+        return {**gates, "c": h, "h": h}, new_states  # the state is h
+    return {**gates, "c": new_states[1], "h": h}, new_states
 
 
 class _GateCell(keras.layers.Layer):
     """Runs a cell's step and emits `[gates..., c, h]` as its output."""
 
-    def __init__(self, source: LSTMCellBase | SLSTMCell) -> None:
+    def __init__(self, source: Any) -> None:
         super().__init__(dtype=source.dtype_policy, name=f"{source.name}_gates")
         self._ref = _Holder(source=source)
-        self.keys = _emitted(source)
+        self.keys = _layout(source)[0]
         self.state_size = list(source.state_size)
         self.output_size = len(self.keys) * source.units
 
@@ -983,8 +1060,7 @@ class _GateCell(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs: Any, states: Any, training: bool = False) -> Any:
-        h, new_states, gates = self._ref.source.step(inputs, states, training=False)
-        named = {**gates, "c": new_states[1], "h": h}
+        named, new_states = _step_values(self._ref.source, inputs, states)
         parts = [named[k] for k in self.keys]
         return ops.concatenate(parts, axis=-1), new_states
 
@@ -1228,9 +1304,7 @@ class _Tracer:
                     key: np.ascontiguousarray(values[:, :, k * units : (k + 1) * units])
                     for k, key in enumerate(twin.cell.keys)
                 }
-                spec = _spec(twin.source)
-                absent = {g: _ABSENT_VALUE[g] for g in ("i", "f", "o") if not spec.has_gate(g)}
-                computed = {"i": "1 - f"} if spec.coupled else {}
+                _, absent, computed = _layout(twin.source)
                 traces.append(
                     LayerTrace(
                         layer=site.name,
@@ -1358,9 +1432,13 @@ def trace_gates(
 ) -> GateTrace:
     """Gate activations, cell state and hidden state of every LSTM layer, per step.
 
-    Traces every recurrent layer whose cell is an lstm_apps cell (any variant)
-    and every `keras.layers.LSTM` (or `keras.layers.RNN(keras.layers.LSTMCell)`),
-    also inside `Bidirectional` (both directions) and nested models. The model
+    Traces every recurrent layer whose cell is an lstm_apps cell (any variant;
+    the sLSTM, mLSTM, minLSTM and minGRU too, with the values `LayerTrace`
+    describes) and every `keras.layers.LSTM` (or
+    `keras.layers.RNN(keras.layers.LSTMCell)`), also inside `Bidirectional`
+    (both directions) and nested models. Layers that run a cell's parallel
+    form (`lstm_apps.cells.ScanRNN`, `lstm_apps.LSTM` with the mLSTM,
+    minLSTM or minGRU) are traced step by step, with the same outputs. The model
     runs once in inference mode (`training=False`, no dropout); its weights
     and states do not change, and neither do the states of its random seed
     generators (which Keras RNN layers advance on every call), so tracing
@@ -1609,6 +1687,17 @@ def _clamp_cell_config(layer: Any, clamp: dict[str, float], units: list[int] | N
     return keras.layers.RNN(cell, **config)
 
 
+#: The traced cells that `clamp_gates` does not cover, with the reason.
+_NO_CLAMP = {
+    "slstm": "its stabilised gates i' and f' are rescaled by the stabiliser m at every step, "
+    "so a constant there is no constant gate",
+    "mlstm": "its stabilised gates i' and f' (one per head) are rescaled by the stabiliser m "
+    "at every step, so a constant there is no constant gate",
+    "minlstm": "its gates are normalised (f' + i' = 1) and it has no output gate",
+    "mingru": "its one update gate z sets both i = z and f = 1 - z, and it has no output gate",
+}
+
+
 def clamp_gates(
     model: keras.Model,
     gates: Mapping[str, float],
@@ -1626,7 +1715,11 @@ def clamp_gates(
     The original model is not touched. A `keras.layers.LSTM` becomes an
     `lstm_apps.LSTM` (standard cell, same weights); both directions of a
     `Bidirectional` are clamped. If the model is compiled, the twin is
-    compiled from its compile config (a fresh optimizer).
+    compiled from its compile config (a fresh optimizer). The LSTM cells
+    take `gate_clamp`; the sLSTM, mLSTM, minLSTM and minGRU do not (their
+    stabilised or normalised gates are not free gates a constant can stand
+    for): a chosen layer over one of them is an error that names the layer,
+    the cell and why.
 
     Args:
         model: A built Functional or Sequential `keras.Model`.
@@ -1643,9 +1736,10 @@ def clamp_gates(
     Raises:
         TypeError: `model` is not a Keras model.
         ValueError: an unknown gate name, a gate a chosen cell does not have,
-            a value outside [0, 1], an unknown layer, a unit index out of
-            range, or a subclassed model (which cannot be cloned); all before
-            any cloning.
+            a value outside [0, 1], an unknown layer, a chosen layer over a
+            cell without `gate_clamp` (sLSTM, mLSTM, minLSTM, minGRU), a unit
+            index out of range, or a subclassed model (which cannot be
+            cloned); all before any cloning.
 
     Example:
 
@@ -1670,11 +1764,13 @@ def clamp_gates(
     for site in chosen:
         for direction in site.directions:
             cell = direction.rnn.cell
-            if isinstance(cell, SLSTMCell):
+            if direction.cell_name in _NO_CLAMP:
                 raise ValueError(
-                    f"Received layer {site.name!r} (an sLSTM) for clamping: `clamp_gates` "
-                    "covers the LSTM cells (lstm_apps cells and keras.layers.LSTM); "
-                    "choose other layers with `layers`."
+                    f"Received layer {site.name!r} (a {type(cell).__name__}, "
+                    f"{direction.cell_name!r}) for clamping: `clamp_gates` covers the LSTM "
+                    "cells (the lstm_apps LSTM cells and variants, keras.layers.LSTM), whose "
+                    f"cells take `gate_clamp`; the {type(cell).__name__} does not: "
+                    f"{_NO_CLAMP[direction.cell_name]}. Choose other layers with `layers`."
                 )
             spec = cell.spec if isinstance(cell, LSTMCellBase) else GateSpec()
             try:

@@ -585,6 +585,53 @@ def test_an_slstm_model_is_monitored_with_its_stabilised_gates(tmp_path):
     )
 
 
+@pytest.mark.parametrize("name", ["mlstm", "minlstm", "mingru"])
+def test_a_parallel_cell_model_is_monitored(tmp_path, name):
+    # The mLSTM (stabilised gates per head, output gate), minLSTM (normalised
+    # gates) and minGRU (z and 1 - z): gates, states, timescale and images are
+    # written; the min cells have no output gate, so none is written for them.
+    heads = {"num_heads": 2} if name == "mlstm" else {}
+    model = keras.Sequential(
+        [
+            keras.Input((8, 2)),
+            keras.layers.Bidirectional(
+                lstm_apps.LSTM(4, name, return_sequences=True, **heads), name="bi"
+            ),
+            lstm_apps.LSTM(4, name, name="rnn", **heads),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    x, y = _data()
+    monitor = GateMonitor(tmp_path, x[:4], image_samples=1, background_images=False)
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[monitor])
+    assert (tmp_path / "gates").is_dir() and os.listdir(tmp_path / "gates")
+    trace = trace_gates(model, x[:4])  # the trained weights: what the epoch wrote
+    acc = _events(tmp_path / "gates")
+    histograms = set(acc.PluginTagToContent("histograms"))
+    scalars = set(acc.PluginTagToContent("scalars"))
+    images = set(acc.PluginTagToContent("images"))
+    gates = ["input_gate", "forget_gate", "candidate"]
+    if name == "mlstm":
+        gates.append("output_gate")
+    for key in ("rnn", "bi", "bi/backward"):
+        assert {f"{key}/{g}" for g in gates + ["cell_state", "hidden_state"]} <= histograms
+        assert {f"{key}/{g}/mean" for g in gates} <= scalars
+        assert {f"{key}/cell_state/mean_abs", f"{key}/memory/timescale_median",
+                f"{key}/alerts/saturated_units", f"{key}/alerts/constant_units"} <= scalars
+        assert f"{key}/memory/timescale" in histograms
+        assert {f"{key}/{g}/heatmap" for g in gates} <= images
+        assert (f"{key}/output_gate" in histograms) == (name == "mlstm")
+        np.testing.assert_allclose(monitor.last_trace[key]["h"], trace[key]["h"], rtol=1e-5,
+                                   atol=1e-6)
+    assert float(_value(acc, "rnn/forget_gate/mean")) == pytest.approx(
+        float(np.mean(trace["rnn"]["f"])), rel=1e-5
+    )
+    assert float(_value(acc, "rnn/memory/timescale_median")) == pytest.approx(
+        float(np.median(trace["rnn"].timescales()["timescale"])), rel=1e-5
+    )
+
+
 def test_every_tag_has_a_description_and_the_layout_is_written(tmp_path):
     from tensorboard.plugins.custom_scalar import layout_pb2
     from tensorboard.plugins.custom_scalar import metadata as cs_metadata

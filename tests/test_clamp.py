@@ -213,3 +213,40 @@ def test_keras_cells_become_lstm_apps_cells_with_the_same_weights():
     h = trace["klstm"]["h"]
     np.testing.assert_allclose(out[0], h[0, 4], atol=1e-5)  # the last unmasked step
     np.testing.assert_allclose(out[1:], h[1:, -1], atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "name, klass, why",
+    [
+        ("slstm", "SLSTMCell", "rescaled by the stabiliser m"),
+        ("mlstm", "MLSTMCell", "one per head"),
+        ("minlstm", "MinLSTMCell", r"normalised \(f' \+ i' = 1\)"),
+        ("mingru", "MinGRUCell", "sets both i = z and f = 1 - z"),
+    ],
+)
+def test_cells_without_gate_clamp_are_named_and_other_layers_still_clamp(name, klass, why):
+    # Gate tracing covers these cells, clamping does not (they take no `gate_clamp`):
+    # choosing one is an error naming the layer, the cell and why; the model's
+    # LSTM layers can still be clamped with `layers`.
+    heads = {"num_heads": 2} if name in ("slstm", "mlstm") else {}
+    model = keras.Sequential([
+        keras.Input((6, 2)),
+        lstm_apps.LSTM(4, return_sequences=True, name="lstm"),
+        keras.layers.Bidirectional(lstm_apps.LSTM(4, name, **heads), name="new"),
+    ])
+    match = (rf"Received layer 'new' \(a {klass}, '{name}'\) for clamping: `clamp_gates` "
+             rf"covers the LSTM cells.*take `gate_clamp`; the {klass} does not: .*{why}.*"
+             r"Choose other layers with `layers`")
+    with pytest.raises(ValueError, match=match):
+        clamp_gates(model, {"forget": 1.0})
+    with pytest.raises(ValueError, match=match):
+        clamp_gates(model, {"forget": 1.0}, layers="new")
+    twin = clamp_gates(model, {"forget": 0.0}, layers="lstm")
+    assert twin.get_layer("lstm").gate_clamp == {"f": 0.0}
+    x = _x(2, 6, 2)
+    assert float(np.nanmax(lstm_apps.trace_gates(twin, x)["lstm"]["f"])) == 0.0
+    # The layer over the new cell is copied as it is, weights included.
+    new = twin.get_layer("new")
+    assert type(new.forward_layer.cell).__name__ == klass
+    for a, b in zip(new.get_weights(), model.get_layer("new").get_weights()):
+        np.testing.assert_array_equal(a, b)

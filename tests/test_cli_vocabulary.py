@@ -187,12 +187,7 @@ def test_a_tuple_option_takes_none_for_no_values():
      "both are needed to read a CSV (e.g. --date-col date --target sales)."),
     (["forecast", "--gate-monitor", "--cell", "gru"],
      "lstm-apps forecast: error: Received --gate-monitor with --cell gru: gate monitoring "
-     "needs a cell with LSTM gates (an lstm_apps LSTM cell, the sLSTM or keras_lstm; not "
-     "gru, mlstm, minlstm or mingru)."),
-    (["forecast", "--gate-monitor", "--cell", "mingru"],
-     "lstm-apps forecast: error: Received --gate-monitor with --cell mingru: gate monitoring "
-     "needs a cell with LSTM gates (an lstm_apps LSTM cell, the sLSTM or keras_lstm; not "
-     "gru, mlstm, minlstm or mingru)."),
+     "needs a cell that gate tracing covers (an lstm_apps cell or keras_lstm; not gru)."),
     (["forecast", "--gate-monitor", "--output-dir", "none"],
      "lstm-apps forecast: error: Received --gate-monitor with --output-dir none: the gate "
      "logs go to the run folder's tb/."),

@@ -121,16 +121,20 @@ def test_chrono_models_only_for_cells_with_a_forget_gate_spec():
         "standard/chrono", "standard", "slstm", "mingru"]
 
 
-def test_cells_without_lstm_gates_train_with_nan_gate_measures(tmp_path):
-    # The minGRU and mLSTM have no LSTM gates to trace: they train and are scored,
-    # their forget-gate measures are NaN (they used to stop the run after training).
-    config = memory.MemoryConfig(**TINY, time_budget=1e-3, cells=("mingru", "mlstm"),
+def test_min_and_mlstm_cells_get_forget_gate_measures_gru_nan(tmp_path):
+    # Gate tracing covers the minGRU (f = 1 - z) and the mLSTM (its stabilised f'):
+    # they train, are scored and get forget-gate measures; the GRU has none (NaN).
+    config = memory.MemoryConfig(**TINY, time_budget=1e-3, cells=("mingru", "mlstm", "gru"),
                                  unit_forget_bias=(True,), chrono=False,
                                  output_dir=str(tmp_path), run_name="m")
-    frame = memory.run(config).results
-    assert list(frame["model"]) == ["mingru", "mlstm"]
+    frame = memory.run(config).results.set_index("model")
+    assert list(frame.index) == ["mingru", "mlstm", "gru"]
     assert frame["test_mse"].notna().all()
-    assert frame[["forget_mean", "retention", "timescale_median"]].isna().all().all()
+    measures = ["forget_mean", "retention", "timescale_median"]
+    assert frame.loc[["mingru", "mlstm"], measures].notna().all().all()
+    assert ((frame.loc[["mingru", "mlstm"], "forget_mean"] > 0)
+            & (frame.loc[["mingru", "mlstm"], "forget_mean"] <= 1)).all()
+    assert frame.loc["gru", measures].isna().all()
     assert (tmp_path / "m" / "metrics.json").is_file()
 
 

@@ -215,3 +215,20 @@ def test_dates_label_the_time_axis():
     with pytest.raises(ValueError, match=r"`tokens`, expected one list of token strings "
                                          r"\(or dates\) per sample \(2 lists\)"):
         lstm_apps.trace_gates(model, x, tokens=[[1, 2, 3, 4, 5, 6]] * 2)
+
+
+def test_heatmap_colour_scale_covers_an_unbounded_candidate():
+    # The minLSTM's candidate (identity activation) and output are not bounded by 1
+    # as tanh's are: the colour scale spans them instead of clipping at +-1.
+    layer = lstm_apps.LSTM(3, "minlstm", return_sequences=True, name="rnn",
+                           bias_initializer=keras.initializers.Constant(4.0))
+    model = keras.Sequential([keras.Input((5, 2)), layer])
+    trace = lstm_apps.trace_gates(model, np.ones((1, 5, 2), "float32"))
+    top = float(np.abs(trace["rnn"]["g"][0]).max())
+    assert top > 1.0
+    image = plot_gate_heatmap(trace, "rnn", gate="g").axes[0].images[0]
+    assert image.get_clim() == pytest.approx((-top, top))
+    bounded = plot_gate_heatmap(lstm_apps.trace_gates(
+        keras.Sequential([keras.Input((5, 2)), lstm_apps.LSTM(3, name="rnn")]),
+        np.ones((1, 5, 2), "float32")), "rnn", gate="g").axes[0].images[0]
+    assert bounded.get_clim() == (-1.0, 1.0)

@@ -102,3 +102,52 @@ def test_memory_timescales_edges():
     np.testing.assert_array_equal(timescale[:3], [1.0, 2.0, np.inf])
     np.testing.assert_array_equal(half_life[:3], [0.0, 1.0, np.inf])
     assert np.isnan(timescale[3]) and np.isnan(half_life[3])
+
+
+def _constant_family_model(name, bias):
+    """Zero kernel, chosen biases: every gate of the cell is constant over time."""
+    heads = {"num_heads": 2} if name == "mlstm" else {}
+    layer = lstm_apps.LSTM(4, name, kernel_initializer="zeros", return_sequences=True,
+                           name="rnn", **heads)
+    model = keras.Sequential([keras.Input((7, 2)), layer])
+    layer.cell.bias.assign(np.asarray(bias, "float32"))
+    return model
+
+
+@pytest.mark.parametrize("name", ["minlstm", "mingru", "mlstm"])
+def test_timescales_of_the_newer_cells_read_their_forget_quantity(name):
+    # The forget quantity, constant here: minLSTM f' = f / (f + i), minGRU 1 - z,
+    # mLSTM f' = sigmoid(b_f) per head (i~ = 0 >= log f sets m = 0 at every step).
+    b = np.array([-2.0, 0.0, 1.0, 3.0])
+    if name == "minlstm":  # blocks f, i, h
+        bias = np.concatenate([b, -b / 2, np.ones(4)])
+        f, i = _sigmoid(b), _sigmoid(-b / 2)
+        forget = f / (f + i)
+    elif name == "mingru":  # blocks z, h
+        bias = np.concatenate([b, np.ones(4)])
+        forget = 1.0 - _sigmoid(b)
+    else:  # blocks q, k, v, o (4 units each), then i and f (one per head)
+        bias = np.concatenate([np.ones(16), [0.0, 0.0], b[[0, 3]]])
+        forget = np.repeat(_sigmoid(b[[0, 3]]), 2)
+    model = _constant_family_model(name, bias)
+    x = np.random.default_rng(0).normal(size=(3, 7, 2)).astype("float32")
+    trace = lstm_apps.trace_gates(model, x)
+    t = trace["rnn"]
+    assert t.has_forget_gate
+    np.testing.assert_allclose(t["f"], np.broadcast_to(forget, t["f"].shape), rtol=1e-5)
+    memory = t.timescales()
+    np.testing.assert_allclose(memory["forget_mean"], forget, rtol=1e-5)
+    np.testing.assert_allclose(memory["timescale"], 1.0 / (1.0 - forget), rtol=1e-4)
+    np.testing.assert_allclose(memory["half_life"], np.log(0.5) / np.log(forget), rtol=1e-4)
+    summary = trace.summary().set_index("gate")
+    assert summary.loc["f", "timescale"] == pytest.approx(
+        np.median(1.0 / (1.0 - forget)), rel=1e-4)
+    table = trace.timescales()
+    assert table.has_forget_gate.all()
+    np.testing.assert_allclose(table.timescale, 1.0 / (1.0 - forget), rtol=1e-4)
+    if name != "mlstm":
+        # What the timescale assumes: the state h decays by exactly f at each step
+        # (h_t - i g_t = f h_{t-1}).
+        h = t["h"]
+        np.testing.assert_allclose(h[:, 1:] - t["i"][:, 1:] * t["g"][:, 1:],
+                                   forget * h[:, :-1], rtol=1e-5, atol=1e-6)

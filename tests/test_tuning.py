@@ -278,10 +278,10 @@ def test_new_cell_groups_expand_and_gate_monitor_follows_tracing(tmp_path):
                             cells=("xlstm", "min", "standard"))
     values = eval(hm.search_space()["cell"].removeprefix("Choice"))
     assert values == ("slstm", "mlstm", "minlstm", "mingru", "standard")
-    # Gate tracing covers the sLSTM; minLSTM, minGRU and mLSTM have no LSTM
-    # gates (trace_gates raises for them), so their trials train unmonitored.
-    for cell, monitored in (("slstm", True), ("mlstm", False), ("minlstm", False),
-                            ("mingru", False), ("standard", True)):
+    # Gate tracing covers every lstm_apps cell, the xLSTM and min cells included,
+    # so all their trials keep the monitor.
+    for cell, monitored in (("slstm", True), ("mlstm", True), ("minlstm", True),
+                            ("mingru", True), ("standard", True)):
         hp = keras_tuner.HyperParameters()
         hp.Fixed("cell", cell)
         assert hm.config(hp).gate_monitor is monitored, cell

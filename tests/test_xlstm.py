@@ -81,8 +81,14 @@ def slstm_reference(x, kernel, recurrent, bias, forget_gate="sigmoid"):
     return np.stack(hs, axis=1), extra
 
 
-def mlstm_reference(x, kernel, bias, heads, stabilised=True, forget_gate="sigmoid"):
-    """mLSTM step by step, float64; without the stabiliser when `stabilised` is False."""
+def mlstm_reference(x, kernel, bias, heads, stabilised=True, forget_gate="sigmoid",
+                    details=False):
+    """mLSTM step by step, float64; without the stabiliser when `stabilised` is False.
+
+    With `details`, also returns, per step, a dict of i', f', m (per head), the
+    denominator (per head), o, v and the read-out C q (per unit), each stacked over
+    time: `(h, {key: (batch, time, ...)})`.
+    """
     x = x.astype(np.float64)
     batch, steps, _ = x.shape
     units = (kernel.shape[1] - 2 * heads) // 4
@@ -90,7 +96,7 @@ def mlstm_reference(x, kernel, bias, heads, stabilised=True, forget_gate="sigmoi
     c_mat = np.zeros((batch, heads, d, d))
     n = np.zeros((batch, heads, d))
     m = np.zeros((batch, heads))
-    hs = []
+    hs, extra = [], []
     for t in range(steps):
         pre = x[:, t] @ kernel + bias
         blocks = [pre[:, j * units : (j + 1) * units] for j in range(4)]
@@ -113,6 +119,10 @@ def mlstm_reference(x, kernel, bias, heads, stabilised=True, forget_gate="sigmoi
         den = np.maximum(np.abs(np.sum(n * q, axis=-1)), floor) + (1e-6 if stabilised else 0)
         h = sigmoid(o).reshape(batch, heads, d) * num / den[..., None]
         hs.append(h.reshape(batch, units))
+        extra.append({"i": i_g, "f": f_g, "m": m, "n": den, "o": sigmoid(o).reshape(batch, units),
+                      "g": v.reshape(batch, units), "c": num.reshape(batch, units)})
+    if details:
+        return np.stack(hs, axis=1), {k: np.stack([e[k] for e in extra], 1) for k in extra[0]}
     return np.stack(hs, axis=1)
 
 
@@ -382,12 +392,140 @@ def test_slstm_gate_trace_shows_stabilised_gates_normaliser_and_stabiliser():
     np.testing.assert_allclose(memory["timescale"], want_timescale, rtol=1e-3)
 
 
+#: What the trace of each cell beyond the LSTM family holds: keys, absent, computed.
+TRACE_LAYOUT = {
+    "mlstm": (["i", "f", "o", "g", "n", "m", "c", "h"], {}, {}),
+    "minlstm": (["i", "f", "g", "c", "h"], {"o": 1.0}, {}),
+    "mingru": (["i", "f", "g", "c", "h"], {"o": 1.0}, {"f": "1 - i"}),
+}
+
+
+def test_every_cell_of_the_family_is_traceable():
+    from lstm_apps.gates import is_traceable
+    from lstm_apps.recipes._common import gates_traceable
+
+    for name in cells.names():
+        assert is_traceable(cells.create(name, 2)), name
+        assert gates_traceable(name), name
+    assert not is_traceable(keras.layers.GRUCell(2)) and not gates_traceable("gru")
+
+
 @pytest.mark.parametrize("name", ["mlstm", "minlstm", "mingru"])
-def test_gate_trace_names_the_cells_it_does_not_cover(name):
-    model = keras.Sequential([keras.Input((5, 3)), lstm_apps.LSTM(4, name, name="rnn")])
-    cell = type(model.layers[0].cell).__name__
-    with pytest.raises(ValueError, match=f"Gate tracing does not cover the {cell}"):
-        lstm_apps.trace_gates(model, np.zeros((1, 5, 3), "float32"))
+def test_trace_of_the_parallel_cells_equals_the_layer_outputs(name):
+    """h of the scanned layer, of both halves of a Bidirectional and of a
+    go_backwards step loop, on a masked input (leading and trailing masks)."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(3, 7, 3)).astype("float32")
+    x[1, 5:] = 0.0
+    x[2, :2] = 0.0
+    heads = {"num_heads": 2} if name == "mlstm" else {}
+    inputs = keras.Input((7, 3))
+    masked = keras.layers.Masking(0.0)(inputs)
+    scanned = lstm_apps.LSTM(4, name, return_sequences=True, name="rnn", **heads)(masked)
+    both = keras.layers.Bidirectional(
+        lstm_apps.LSTM(4, name, return_sequences=True, **heads), name="bi"
+    )(masked)
+    back = keras.layers.RNN(cells.create(name, 4, **heads), return_sequences=True,
+                            go_backwards=True, name="back")(inputs)
+    model = keras.Model(inputs, [scanned, both, back])
+    model.set_weights([rng.normal(0, 0.7, w.shape).astype("float32")
+                       for w in model.get_weights()])
+    out_rnn, out_bi, out_back = model.predict_on_batch(x)
+    trace = trace_gates(model, x)
+    assert trace.keys == ["rnn", "bi", "bi/backward", "back/backward"]
+    keys, absent, computed = TRACE_LAYOUT[name]
+    mask = np.any(x != 0.0, axis=-1)
+    for t, want in ((trace["rnn"], out_rnn), (trace["bi"], out_bi[..., :4]),
+                    (trace["bi", "backward"], out_bi[..., 4:])):
+        assert (t.cell, list(t.values), dict(t.absent), dict(t.computed)) == (
+            name, keys, absent, computed)
+        np.testing.assert_array_equal(t.mask, mask)
+        for key, values in t.values.items():
+            assert values.shape == (3, 7, 4) and values.dtype == np.float32, key
+            assert np.isnan(values[~mask]).all() and np.isfinite(values[mask]).all(), key
+        np.testing.assert_allclose(t["h"][mask], want[mask], rtol=1e-4, atol=1e-5,
+                                   err_msg=t.key)
+    t = trace["back"]
+    assert t.go_backwards and t.mask.all()
+    np.testing.assert_allclose(t["h"], out_back[:, ::-1], rtol=1e-4, atol=1e-5)
+    # The status the tables show: absent o, the minGRU's computed f.
+    summary = trace.summary()
+    rows = summary[(summary.layer == "rnn") & (summary.direction == "forward")]
+    status = dict(zip(rows.gate, rows.status))
+    assert status["o"] == ("learned" if name == "mlstm" else "absent")
+    assert status["f"] == ("computed" if name == "mingru" else "learned")
+    assert status["c"] == status["h"] == "state"
+    if absent:
+        with pytest.raises(KeyError, match="absent, the cell uses the constant 1.0"):
+            trace["rnn"]["o"]
+    else:
+        assert trace["rnn"]["o"].shape == (3, 7, 4)
+
+
+@pytest.mark.parametrize("name", ["minlstm", "mingru"])
+def test_min_cell_trace_holds_its_gates_and_recurrence(name):
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(2, 6, 3)).astype("float32")
+    layer = lstm_apps.LSTM(5, name, return_sequences=True, name="rnn")
+    model = keras.Sequential([keras.Input((6, 3)), layer])
+    model.set_weights([rng.normal(0, 1.0, w.shape).astype("float32")
+                       for w in model.get_weights()])
+    t = trace_gates(model, x)["rnn"]
+    kernel, bias = (_np(w).astype(np.float64) for w in (layer.cell.kernel, layer.cell.bias))
+    z = x.astype(np.float64) @ kernel + bias
+    if name == "minlstm":  # blocks f, i, h
+        f, i = sigmoid(z[..., :5]), sigmoid(z[..., 5:10])
+        want_f, want_i = f / (f + i), i / (f + i)
+        candidate = z[..., 10:]
+    else:  # blocks z, h
+        want_i = sigmoid(z[..., :5])
+        want_f, candidate = 1.0 - want_i, z[..., 5:]
+    for key, want in (("f", want_f), ("i", want_i), ("g", candidate)):
+        np.testing.assert_allclose(t[key], want, rtol=1e-4, atol=1e-6, err_msg=key)
+    np.testing.assert_allclose(t["f"] + t["i"], 1.0, atol=1e-6)
+    # The state is h, and it follows h_t = f h_{t-1} + i g.
+    np.testing.assert_array_equal(t["c"], t["h"])
+    h_prev = np.concatenate([np.zeros_like(t["h"][:, :1]), t["h"][:, :-1]], axis=1)
+    np.testing.assert_allclose(t["h"], t["f"] * h_prev + t["i"] * t["g"], rtol=1e-5, atol=1e-5)
+
+
+def test_mlstm_trace_holds_per_head_gates_normaliser_and_stabiliser():
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=(2, 6, 3)).astype("float32")
+    layer = lstm_apps.LSTM(6, "mlstm", num_heads=3, return_sequences=True, name="rnn")
+    model = keras.Sequential([keras.Input((6, 3)), layer])
+    model.set_weights([rng.normal(0, 1.0, w.shape).astype("float32")
+                       for w in model.get_weights()])
+    t = trace_gates(model, x)["rnn"]
+    kernel, bias = (_np(w).astype(np.float64) for w in (layer.cell.kernel, layer.cell.bias))
+    h, want = mlstm_reference(x, kernel, bias, 3, details=True)
+    np.testing.assert_allclose(t["h"], h, rtol=1e-4, atol=1e-5)
+    for key in ("i", "f", "m", "n"):  # per head: each head's value on its 2 units
+        np.testing.assert_allclose(t[key], np.repeat(want[key], 2, axis=-1), rtol=1e-4,
+                                   atol=1e-5, err_msg=key)
+        np.testing.assert_array_equal(t[key][..., 0::2], t[key][..., 1::2])
+    for key in ("o", "g", "c"):
+        np.testing.assert_allclose(t[key], want[key], rtol=1e-4, atol=1e-5, err_msg=key)
+    np.testing.assert_allclose(t["h"], t["o"] * t["c"] / t["n"], rtol=1e-5, atol=1e-6)
+    assert np.all((t["i"] > 0) & (t["i"] <= 1) & (t["f"] > 0) & (t["f"] <= 1))
+    # The timescale view reads the stabilised f', one per head.
+    memory = t.timescales()
+    forget = np.repeat(want["f"].mean(axis=(0, 1)), 2)
+    np.testing.assert_allclose(memory["forget_mean"], forget, rtol=1e-4)
+    np.testing.assert_allclose(memory["timescale"], 1.0 / (1.0 - forget), rtol=1e-3)
+
+
+def test_mlstm_stuck_units_skip_the_stabilised_gates():
+    # Zero kernel and every bias at 8: the input term sets the stabiliser at every
+    # step (m = 8), so i' = 1 throughout by construction: not a stuck unit. The
+    # output gate, sigmoid(8), and the constant h are.
+    cell = MLSTMCell(4, num_heads=2, kernel_initializer="zeros",
+                     bias_initializer=keras.initializers.Constant(8.0))
+    model = keras.Sequential([keras.Input((6, 3)), keras.layers.RNN(cell, name="rnn")])
+    layer = trace_gates(model, np.random.default_rng(0).random((3, 6, 3)))["rnn"]
+    np.testing.assert_allclose(layer.values["i"], 1.0)
+    np.testing.assert_allclose(layer.values["m"], 8.0)
+    assert layer.stuck_units() == {u: ["o > 0.9", "h constant"] for u in range(4)}
 
 
 def test_cells_command_lists_the_new_cells(capsys):

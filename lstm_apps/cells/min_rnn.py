@@ -177,10 +177,32 @@ class _MinCell(CellMixin, keras.layers.Layer):
         """
         raise NotImplementedError
 
-    def call(self, inputs: Any, states: Sequence[Any], training: bool = False):
-        parts = self.coefficients(self.project_inputs(inputs, training=training))
+    def step(
+        self, z_x: Any, states: Sequence[Any], training: bool = False
+    ) -> tuple[Any, list[Any], dict[str, Any]]:
+        """One step from the input pre-activations `z_x = project_inputs(x)`.
+
+        Args:
+            z_x: The projected inputs of one step, `(batch, n_blocks * units)`.
+            states: `[h]`, `(batch, units)`.
+            training: Unused (dropout is applied by `project_inputs`);
+                taken so that every lstm_apps cell's `step` has the same
+                signature.
+
+        Returns:
+            `(h, [h], gates)`; `gates` holds the weights of the recurrence
+            `h = f * h_prev + i * g`: "f" (minLSTM: the normalised forget
+            gate f'; minGRU: the keep gate 1 - z), "i" (minLSTM: the
+            normalised input gate i'; minGRU: the update gate z) and the
+            candidate "g" (`act(x W_h + b_h)`), each `(batch, units)`.
+        """
+        parts = self.coefficients(z_x)
         h = ops.exp(parts["log_a"]) * states[0] + parts["b"]
-        return h, [h]
+        return h, [h], {key: parts[key] for key in ("i", "f", "g")}
+
+    def call(self, inputs: Any, states: Sequence[Any], training: bool = False):
+        h, new_states, _ = self.step(self.project_inputs(inputs, training=training), states)
+        return h, new_states
 
     def scan(
         self, sequences: Any, states: Sequence[Any], mask: Any = None, training: bool = False

@@ -335,8 +335,14 @@ class MLSTMCell(_XLSTMCell):
         """One recurrent step from `z_x = project_inputs(x)`.
 
         Returns:
-            `(h, [h, C, n, m], gates)`; `gates` holds the stabilised gates
-            "i" and "f" `(batch, num_heads)` and the output gate "o".
+            `(h, [h, C, n, m], gates)`; `gates` holds, per head
+            `(batch, num_heads)`: the stabilised gates "i" (i') and "f"
+            (f'), the normaliser "n", the denominator of the read-out
+            `max(|n' . q|, exp(-m')) + eps`, and the stabiliser "m" (m');
+            and per unit `(batch, units)`: the output gate "o", the value
+            "g" (v, written into row j of its head's memory as `i' v_j k`)
+            and the read-out "c" (`C' q`, row j of the memory read with the
+            query), so that `h = o * c / n` (each head's n over its units).
         """
         _, c, n, m = states
         heads, d = self.num_heads, self.head_dim
@@ -356,7 +362,16 @@ class MLSTMCell(_XLSTMCell):
         h = o_gate * ops.reshape(numerator / denominator[..., None], (-1, self.units))
         c_flat = ops.reshape(c_new, (-1, heads * d * d))
         new_states = [h, c_flat, ops.reshape(n_new, (-1, self.units)), m_new]
-        return h, new_states, {"i": i_gate, "f": f_gate, "o": o_gate}
+        gates = {
+            "i": i_gate,
+            "f": f_gate,
+            "o": o_gate,
+            "g": ops.reshape(p["v"], (-1, self.units)),
+            "c": ops.reshape(numerator, (-1, self.units)),
+            "n": denominator,
+            "m": m_new,
+        }
+        return h, new_states, gates
 
     def call(self, inputs: Any, states: Sequence[Any], training: bool = False):
         h, new_states, _ = self.step(self.project_inputs(inputs, training), states, training)

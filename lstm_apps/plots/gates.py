@@ -146,9 +146,9 @@ def _empty_panel(ax: Any, text: str) -> None:
 def _limits(gate: str, values: np.ndarray) -> tuple[float, float, str]:
     if gate in _SIGMOID:
         return 0.0, 1.0, "viridis"
-    if gate in ("g", "h"):
-        return -1.0, 1.0, "RdBu_r"
     finite = np.abs(values[np.isfinite(values)])
+    if gate in ("g", "h") and (finite.size == 0 or float(finite.max()) <= 1.0):
+        return -1.0, 1.0, "RdBu_r"  # tanh-bounded (the minLSTM's or mLSTM's may not be)
     top = float(finite.max()) if finite.size else 1.0
     top = top or 1.0
     return -top, top, "RdBu_r"

@@ -51,8 +51,16 @@ def has_forget_gate(cell: str) -> bool:
 def gates_traceable(cell: str) -> bool:
     """Whether gate tracing and `GateMonitor` cover a recipe's `cell` (a valid name).
 
-    True for "keras_lstm" and the lstm_apps cells with LSTM gates (the
-    sLSTM included); False for "gru", the mLSTM, minLSTM and minGRU.
+    True for "keras_lstm" and every lstm_apps cell (the LSTM cells and
+    variants, the sLSTM and mLSTM with their stabilised gates, the minLSTM
+    and minGRU with their normalised or update gates; see
+    `lstm_apps.gates.LayerTrace`); False for "gru".
+
+    Example:
+
+    >>> from lstm_apps.recipes._common import gates_traceable
+    >>> [gates_traceable(c) for c in ("standard", "mlstm", "minlstm", "mingru", "gru")]
+    [True, True, True, True, False]
     """
     if cell in BASELINE_CELLS:
         return cell == "keras_lstm"

@@ -280,8 +280,8 @@ class ForecastConfig:
             if not gates_traceable(self.cell):
                 raise ValueError(
                     f"Received `gate_monitor`=True with `cell`={self.cell!r}: gate "
-                    "monitoring needs a cell with LSTM gates (an lstm_apps LSTM cell, the "
-                    "sLSTM or keras_lstm; not gru, mlstm, minlstm or mingru)."
+                    "monitoring needs a cell that gate tracing covers (an lstm_apps cell or "
+                    "keras_lstm; not gru)."
                 )
             if self.output_dir is None:
                 raise ValueError(
