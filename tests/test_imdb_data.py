@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 
 from lstm_apps.data import imdb
+from lstm_apps.layers import text as text_layers
+from lstm_apps.layers import vectorizers
 
 POS = ["A wonderful, moving film.<br /><br />Loved it!", "Great acting; I'd watch it again."]
 NEG = ["Dull and far too long.", "The worst plot<br />I have ever seen..."]
@@ -238,7 +240,7 @@ def test_other_bad_sources(tmp_path):
 # ------------------------------------------------- standardisation and layers
 def test_standardize_review_strips_tags_punctuation_and_case():
     raw = np.array(["A <br /><br />GREAT film, isn't it?! 10/10", "Caf\u00e9 \u00c9T\u00c9 -- ok"])
-    assert imdb.standardize_review(raw).tolist() == [
+    assert text_layers.standardize_review(raw).tolist() == [
         "a great film isnt it 10 10",
         "caf\u00e9 \u00e9t\u00e9 ok",
     ]
@@ -248,8 +250,8 @@ def test_standardize_review_tensorflow_path_matches_numpy_path():
     import tensorflow as tf
 
     raw = list(_frame(8)["text"]) + ["Won\u2019t <i>see</i> it__again!", "\u00dcBER  cool\tfilm"]
-    via_tf = [t.decode("utf-8") for t in imdb.standardize_review(tf.constant(raw)).numpy()]
-    assert via_tf == imdb.standardize_review(np.array(raw, dtype=object)).tolist()
+    via_tf = [t.decode("utf-8") for t in text_layers.standardize_review(tf.constant(raw)).numpy()]
+    assert via_tf == text_layers.standardize_review(np.array(raw, dtype=object)).tolist()
 
 
 def test_vectorizer_is_adapted_on_the_training_split_only():
@@ -258,32 +260,32 @@ def test_vectorizer_is_adapted_on_the_training_split_only():
         test_data=pd.DataFrame({"text": ["zyzzyva masterpiece", "dreadful"], "label": [1, 0]}),
         seed=0,
     )
-    vectorizer = imdb.make_vectorizer(splits.train_texts, vocab_size=50)
+    vectorizer = vectorizers.make_vectorizer(splits.train_texts, vocab_size=50)
     vocabulary = set(vectorizer.get_vocabulary())
     assert {"wonderful", "worst", "br"} & vocabulary == {"wonderful", "worst"}
     assert not {"zyzzyva", "masterpiece", "dreadful"} & vocabulary
-    ids, lengths = imdb.vectorize(["zyzzyva wonderful"], vectorizer, max_len=5)
+    ids, lengths = vectorizers.vectorize(["zyzzyva wonderful"], vectorizer, max_len=5)
     assert ids[0, :2].tolist()[0] == 1 and lengths.tolist() == [2]  # 1 = OOV
     with pytest.raises(ValueError, match="`vocab_size`, expected an integer >= 3, got 2"):
-        imdb.make_vectorizer(["a"], vocab_size=2)
+        vectorizers.make_vectorizer(["a"], vocab_size=2)
 
 
 def test_truncate_tokens_pre_post_fixed_and_config_round_trip():
     ids = np.array([[3, 4, 5, 6, 7, 8], [9, 10, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]])
-    keep_end = imdb.TruncateTokens(4)
+    keep_end = text_layers.TruncateTokens(4)
     assert np.asarray(keep_end(ids)).tolist() == [[5, 6, 7, 8], [9, 10, 0, 0], [0, 0, 0, 0]]
-    keep_start = imdb.TruncateTokens(4, truncating="post")
+    keep_start = text_layers.TruncateTokens(4, truncating="post")
     assert np.asarray(keep_start(ids)).tolist() == [[3, 4, 5, 6], [9, 10, 0, 0], [0, 0, 0, 0]]
     assert np.asarray(keep_end(ids[1:2])).tolist() == [[9, 10]]  # as long as the longest row
     assert np.asarray(keep_end(ids[2:])).shape == (1, 1)
-    fixed = imdb.TruncateTokens(8, fixed_length=True)
+    fixed = text_layers.TruncateTokens(8, fixed_length=True)
     assert np.asarray(fixed(ids[:1])).tolist() == [[3, 4, 5, 6, 7, 8, 0, 0]]
-    clone = imdb.TruncateTokens.from_config(keep_start.get_config())
+    clone = text_layers.TruncateTokens.from_config(keep_start.get_config())
     assert (clone.max_len, clone.truncating, clone.fixed_length) == (4, "post", False)
     with pytest.raises(ValueError, match="`max_len`, expected a positive integer, got 0"):
-        imdb.TruncateTokens(0)
+        text_layers.TruncateTokens(0)
     with pytest.raises(ValueError, match="`truncating`, expected 'pre' or 'post', got 'end'"):
-        imdb.TruncateTokens(3, truncating="end")
+        text_layers.TruncateTokens(3, truncating="end")
 
 
 def test_sequence_pooling_ignores_masked_steps():
@@ -292,19 +294,19 @@ def test_sequence_pooling_ignores_masked_steps():
         "float32",
     )
     mask = np.array([[True, True, False], [False, False, False]])
-    out = np.asarray(imdb.SequencePooling("max_mean")(x, mask=mask))
+    out = np.asarray(text_layers.SequencePooling("max_mean")(x, mask=mask))
     np.testing.assert_allclose(out, [[3.0, -1.0, 2.0, -3.0], [0.0, 0.0, 0.0, 0.0]])
-    trimmed = np.asarray(imdb.SequencePooling("max")(x[:1, :2]))
+    trimmed = np.asarray(text_layers.SequencePooling("max")(x[:1, :2]))
     np.testing.assert_allclose(trimmed, out[:1, :2])
     with pytest.raises(ValueError, match="`mode`, expected one of"):
-        imdb.SequencePooling("median")
+        text_layers.SequencePooling("median")
 
 
 # ------------------------------------------------------------------- n-grams
 def test_ngram_vectorizer_counts_documents_and_gives_nb_ratios():
     texts = ["a good film", "a good good plot", "a bad film", "bad bad acting <br /> here"]
     labels = [1, 1, 0, 0]
-    vectorizer, ratios = imdb.make_ngram_vectorizer(texts, labels, vocab_size=100)
+    vectorizer, ratios = vectorizers.make_ngram_vectorizer(texts, labels, vocab_size=100)
     vocabulary = [str(g) for g in vectorizer.get_vocabulary()]
     assert vocabulary[:2] == ["", "[UNK]"] and ratios.shape == (len(vocabulary),)
     assert {"good film", "bad bad", "acting here"} <= set(vocabulary) and "br" not in vocabulary
@@ -314,13 +316,13 @@ def test_ngram_vectorizer_counts_documents_and_gives_nb_ratios():
     p = {g: 1.0 for g in vocabulary[2:]}
     q = dict(p)
     for text, label in zip(texts, labels):
-        for gram in imdb._ngrams(text, 2):
+        for gram in vectorizers._ngrams(text, 2):
             (p if label else q)[gram] += 1
     expected = np.log((p["good"] / sum(p.values())) / (q["good"] / sum(q.values())))
     assert ratios[vocabulary.index("good")] == pytest.approx(expected, rel=1e-5)
     assert ratios[vocabulary.index("bad")] < 0
     # the most frequent n-grams are kept ("a": 3 reviews; ties of 2 in text order)
-    small, _ = imdb.make_ngram_vectorizer(texts, labels, vocab_size=4)
+    small, _ = vectorizers.make_ngram_vectorizer(texts, labels, vocab_size=4)
     assert [str(g) for g in small.get_vocabulary()] == ["", "[UNK]", "a", "a good"]
 
 
@@ -328,22 +330,22 @@ def test_ngram_vectorizer_ids_are_the_python_ngrams():
     # The Python counting and the layer's own n-grams agree, so every kept n-gram
     # gets its ratio: the distinct ids of a text are exactly its kept n-grams.
     texts = list(_frame(16)["text"]) + ["Won\u2019t <i>see</i> it again!"]
-    vectorizer, _ = imdb.make_ngram_vectorizer(texts, [i % 2 for i in range(17)], 10_000)
+    vectorizer, _ = vectorizers.make_ngram_vectorizer(texts, [i % 2 for i in range(17)], 10_000)
     vocabulary = [str(g) for g in vectorizer.get_vocabulary()]
     for text in texts:
         ids = set(np.asarray(vectorizer([text]))[0].tolist()) - {0}
-        assert {vocabulary[i] for i in ids} == imdb._ngrams(text, 2)
-    words, _ = imdb.make_ngram_vectorizer(texts, [i % 2 for i in range(17)], 1000, ngrams=1)
+        assert {vocabulary[i] for i in ids} == vectorizers._ngrams(text, 2)
+    words, _ = vectorizers.make_ngram_vectorizer(texts, [i % 2 for i in range(17)], 1000, ngrams=1)
     assert not [g for g in words.get_vocabulary() if " " in g]
 
 
 def test_ngram_vectorizer_rejects_bad_arguments():
     with pytest.raises(ValueError, match="`vocab_size`, expected an integer >= 3, got 2"):
-        imdb.make_ngram_vectorizer(["a"], [1], vocab_size=2)
+        vectorizers.make_ngram_vectorizer(["a"], [1], vocab_size=2)
     with pytest.raises(ValueError, match="`ngrams`, expected a positive integer, got 0"):
-        imdb.make_ngram_vectorizer(["a"], [1], ngrams=0)
+        vectorizers.make_ngram_vectorizer(["a"], [1], ngrams=0)
     with pytest.raises(ValueError, match="one label per text"):
-        imdb.make_ngram_vectorizer(["a", "b"], [1])
+        vectorizers.make_ngram_vectorizer(["a", "b"], [1])
 
 
 def test_ngram_bag_is_nb_weighted_logistic_regression():
@@ -397,3 +399,23 @@ def test_branch_sum_drops_whole_branches_in_training_only():
     assert BranchSum.from_config(layer.get_config()).branch_dropout == 0.4
     with pytest.raises(ValueError, match=r"`branch_dropout`, expected a float in \[0, 1\)"):
         BranchSum(1.0)
+
+
+def test_data_module_is_keras_free_and_the_moved_names_warn():
+    # `lstm_apps.data.imdb` is NumPy/pandas only; the vectorisers moved to lstm_apps.layers.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import lstm_apps.data.imdb\n"
+        "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    with pytest.warns(DeprecationWarning, match="moved to `lstm_apps.layers.vectorizers"):
+        assert imdb.make_vectorizer is vectorizers.make_vectorizer
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        imdb.nothing  # noqa: B018

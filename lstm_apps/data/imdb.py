@@ -1,4 +1,4 @@
-"""IMDB movie reviews as raw text: loaders, standardisation, vectoriser, splits.
+"""IMDB movie reviews as raw text: loaders, checks and splits (NumPy and pandas only).
 
 Every loader gives raw review strings and binary labels (0 = negative,
 1 = positive), whatever the source:
@@ -14,14 +14,13 @@ Every loader gives raw review strings and binary labels (0 = negative,
 returns `TextSplits`: a seeded, stratified validation split carved from the
 training data, and the test split, which no choice ever looks at.
 
-Text goes into a model through `make_vectorizer()` (a
-`keras.layers.TextVectorization` adapted on the training texts only, with
-`standardize_review` as its registered, serializable standardisation) and
-`TruncateTokens` (keeps the first or the last `max_len` tokens).
-
-`standardize_review`, `TruncateTokens` and `SequencePooling` are Keras
-components of the model; they are defined in `lstm_apps.layers.text` (so
-that `import lstm_apps` registers them) and re-exported here.
+Text goes into a model through the Keras layers of `lstm_apps.layers`:
+`make_vectorizer()` and `make_ngram_vectorizer()` in
+`lstm_apps.layers.vectorizers` (`TextVectorization` layers adapted on the
+training texts only), `TruncateTokens` and `standardize_review` in
+`lstm_apps.layers.text`. This module imports neither Keras nor TensorFlow
+(`load_keras_imdb` imports Keras when called); the names that it used to
+re-export from there still resolve, with a `DeprecationWarning`.
 """
 
 from __future__ import annotations
@@ -33,35 +32,47 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
-
-from lstm_apps.layers.text import (
-    SequencePooling,
-    TruncateTokens,
-    standardize_review,
-    standardize_text,
-)
 
 __all__ = [
     "KERAS_SOURCE",
-    "SequencePooling",
     "TextSplits",
-    "TruncateTokens",
+    "check_labelled_texts",
     "check_source",
     "describe_source",
     "load_aclimdb",
     "load_imdb",
     "load_keras_imdb",
     "load_table",
-    "make_ngram_vectorizer",
-    "make_vectorizer",
-    "standardize_review",
     "stratified_split",
-    "vectorize",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Names that lived here before the Keras pieces moved to `lstm_apps.layers`.
+_MOVED = {
+    "make_vectorizer": "lstm_apps.layers.vectorizers",
+    "make_ngram_vectorizer": "lstm_apps.layers.vectorizers",
+    "vectorize": "lstm_apps.layers.vectorizers",
+    "SequencePooling": "lstm_apps.layers.text",
+    "TruncateTokens": "lstm_apps.layers.text",
+    "standardize_review": "lstm_apps.layers.text",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import importlib
+        import warnings
+
+        warnings.warn(
+            f"`lstm_apps.data.imdb.{name}` moved to `{_MOVED[name]}.{name}`; the old name "
+            "will be removed in a future release.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: The `data` value that selects `keras.datasets.imdb` (downloads).
 KERAS_SOURCE = "keras"
@@ -69,210 +80,6 @@ KERAS_SOURCE = "keras"
 _TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".pq")
 _POSITIVE = ("1", "pos", "positive", "true")
 _NEGATIVE = ("0", "neg", "negative", "false")
-
-
-# ------------------------------------------------------------------ vectoriser
-def make_vectorizer(
-    texts: Sequence[str] | np.ndarray,
-    vocab_size: int = 20000,
-    batch_size: int = 1024,
-) -> keras.layers.TextVectorization:
-    """A `TextVectorization` layer adapted on `texts` (the training split only).
-
-    Its output is integer token ids padded with 0 to the longest review of a
-    batch (index 1 is the out-of-vocabulary token); `TruncateTokens` then cuts
-    or pads them to a fixed length.
-
-    The vocabulary is what `TextVectorization.adapt` would keep (the most
-    frequent words, ties in reverse text order), counted in Python with the
-    same standardisation, which is several times faster than `adapt` on a
-    busy CPU.
-
-    Args:
-        texts: The training texts (raw strings).
-        vocab_size: Size of the vocabulary, padding and OOV tokens included
-            (an integer >= 3).
-        batch_size: Unused; kept for callers that pass it.
-
-    Returns:
-        The adapted `keras.layers.TextVectorization` layer, named
-        `"vectorizer"`.
-
-    Example:
-
-    >>> from lstm_apps.data.imdb import make_vectorizer
-    >>> vectorizer = make_vectorizer(["a good film", "a bad film"], vocab_size=10)
-    >>> " ".join(vectorizer.get_vocabulary()[2:])
-    'film a good bad'
-    """
-    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 3:
-        raise ValueError(
-            "Received an invalid value for argument `vocab_size`, expected an integer "
-            f">= 3, got {vocab_size!r}."
-        )
-    texts = np.asarray(texts, dtype=object)
-    if texts.ndim != 1 or len(texts) == 0:
-        raise ValueError(
-            "Received an invalid value for argument `texts`, expected a non-empty "
-            f"1-D sequence of strings, got shape {texts.shape}."
-        )
-    from collections import Counter
-
-    counts: Counter = Counter()
-    for text in texts:
-        counts.update(standardize_text(str(text)).split())
-    # adapt()'s order: most frequent first, ties in reverse text order
-    ranked = sorted(counts.items(), key=lambda item: (item[1], item[0]), reverse=True)
-    vocabulary = [str(word) for word, _ in ranked[: vocab_size - 2]]
-    vectorizer = keras.layers.TextVectorization(
-        max_tokens=vocab_size,
-        standardize=standardize_review,
-        output_mode="int",
-        vocabulary=vocabulary or None,
-        name="vectorizer",
-    )
-    if not vocabulary:  # nothing to count: adapt() gives the empty vocabulary of Keras
-        import tensorflow as tf
-
-        vectorizer.adapt(tf.data.Dataset.from_tensor_slices(texts.astype(str)).batch(batch_size))
-    logger.info(
-        "Adapted the vocabulary on %d texts: %d tokens kept (vocab_size=%d)",
-        len(texts),
-        vectorizer.vocabulary_size(),
-        vocab_size,
-    )
-    return vectorizer
-
-
-def _ngrams(text: str, ngrams: int) -> set[str]:
-    """The distinct 1- to `ngrams`-grams of a review, as `TextVectorization` joins them."""
-    words = standardize_text(text).split()
-    grams = set(words)
-    for n in range(2, ngrams + 1):
-        grams.update(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
-    return grams
-
-
-def make_ngram_vectorizer(
-    texts: Sequence[str] | np.ndarray,
-    labels: Sequence[int] | np.ndarray,
-    vocab_size: int = 100000,
-    ngrams: int = 2,
-    alpha: float = 1.0,
-) -> tuple[keras.layers.TextVectorization, np.ndarray]:
-    """An n-gram `TextVectorization` and the naive Bayes weight of each n-gram.
-
-    Counts, in one pass over the training texts, in how many positive and
-    negative reviews each 1- to `ngrams`-gram occurs; keeps the
-    `vocab_size - 2` most frequent; and returns a vectoriser with that
-    vocabulary (`output_mode="int"`, the same `standardize_review`) and the
-    log-count ratios `r = log((p / |p|_1) / (q / |q|_1))` of Wang & Manning
-    (2012), where `p` and `q` are the counts plus `alpha` (0 for the padding
-    and out-of-vocabulary ids). Counting in Python is about four times faster
-    than `TextVectorization.adapt` with n-grams.
-
-    Args:
-        texts: The training texts (raw strings).
-        labels: Their 0/1 labels.
-        vocab_size: Ids kept, padding and OOV included (an integer >= 3).
-        ngrams: Longest n-gram (1: words only).
-        alpha: Smoothing count of the ratios.
-
-    Returns:
-        `(vectorizer, ratios)`: the `TextVectorization` layer, named
-        `"ngram_vectorizer"`, and a float32 array of shape
-        `(vectorizer.vocabulary_size(),)`.
-
-    Example:
-
-    >>> from lstm_apps.data.imdb import make_ngram_vectorizer
-    >>> vectorizer, ratios = make_ngram_vectorizer(
-    ...     ["a good film", "a bad film", "good good"], [1, 0, 1], vocab_size=20)
-    >>> vocabulary = [str(gram) for gram in vectorizer.get_vocabulary()]
-    >>> vocabulary[:6]
-    ['', '[UNK]', 'a', 'film', 'good', 'a bad']
-    >>> bool(ratios[vocabulary.index("good")] > 0 > ratios[vocabulary.index("bad")])
-    True
-    """
-    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 3:
-        raise ValueError(
-            "Received an invalid value for argument `vocab_size`, expected an integer "
-            f">= 3, got {vocab_size!r}."
-        )
-    if isinstance(ngrams, bool) or not isinstance(ngrams, int) or ngrams < 1:
-        raise ValueError(
-            "Received an invalid value for argument `ngrams`, expected a positive integer, "
-            f"got {ngrams!r}."
-        )
-    texts, labels = _checked(texts, labels, "make_ngram_vectorizer")
-    from collections import Counter
-
-    counts = (Counter(), Counter())  # negative, positive
-    for text, label in zip(texts, labels):
-        counts[int(label)].update(_ngrams(str(text), ngrams))
-    total = counts[0] + counts[1]
-    # most frequent first; ties by the n-gram itself, so the order is reproducible
-    ranked = sorted(total.items(), key=lambda item: (-item[1], item[0]))[: vocab_size - 2]
-    vocabulary = [str(gram) for gram, _ in ranked]
-    if not vocabulary:
-        raise ValueError("Received texts without a single token after standardisation.")
-    p = np.array([counts[1][g] for g in vocabulary], "float64") + alpha
-    q = np.array([counts[0][g] for g in vocabulary], "float64") + alpha
-    ratios = np.log((p / p.sum()) / (q / q.sum()))
-    ratios = np.concatenate([[0.0, 0.0], ratios]).astype("float32")
-    vectorizer = keras.layers.TextVectorization(
-        standardize=standardize_review,
-        ngrams=ngrams if ngrams > 1 else None,
-        output_mode="int",
-        vocabulary=vocabulary,
-        name="ngram_vectorizer",
-    )
-    logger.info(
-        "Counted %d distinct n-grams (n <= %d) in %d texts; kept %d",
-        len(total), ngrams, len(texts), len(vocabulary),
-    )
-    return vectorizer, ratios
-
-
-def vectorize(
-    texts: Sequence[str] | np.ndarray,
-    vectorizer: keras.layers.TextVectorization,
-    max_len: int,
-    truncating: str = "pre",
-    batch_size: int = 1024,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids of `texts`, cut to `max_len`, and the length of each row.
-
-    Exactly what the end-to-end model computes inside (vectoriser, then
-    `TruncateTokens`), done once up front so that training can batch reviews
-    of similar length together.
-
-    Args:
-        texts: Raw strings.
-        vectorizer: An adapted vectoriser (see `make_vectorizer`).
-        max_len: Tokens kept per review.
-        truncating: `"pre"` (keep the end) or `"post"` (keep the start).
-        batch_size: Texts vectorised at a time.
-
-    Returns:
-        `(ids, lengths)`: int32 arrays of shape `(n, max_len)` and `(n,)`.
-
-    Example:
-
-    >>> from lstm_apps.data.imdb import make_vectorizer, vectorize
-    >>> vectorizer = make_vectorizer(["a good film", "a bad film"], vocab_size=10)
-    >>> ids, lengths = vectorize(["a good good film", "bad"], vectorizer, max_len=3)
-    >>> ids.tolist(), lengths.tolist()
-    ([[4, 4, 2], [5, 0, 0]], [3, 1])
-    """
-    truncate = TruncateTokens(max_len, truncating=truncating, fixed_length=True)
-    texts = np.asarray(texts, dtype=object).astype(str)
-    chunks = [
-        np.asarray(truncate(vectorizer(texts[i : i + batch_size])))
-        for i in range(0, len(texts), batch_size)
-    ]
-    ids = np.concatenate(chunks).astype("int32") if chunks else np.zeros((0, max_len), "int32")
-    return ids, (ids != 0).sum(axis=1).astype("int32")
 
 
 # ------------------------------------------------------------------ the splits
@@ -413,7 +220,24 @@ def _check_labels(labels: Any, where: str) -> np.ndarray:
     return out
 
 
-def _checked(texts: Any, labels: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
+def check_labelled_texts(texts: Any, labels: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Texts and their binary labels as arrays, or a ValueError/TypeError naming `where`.
+
+    Args:
+        texts: A sequence of strings.
+        labels: One label per text: 0/1, True/False or "neg"/"pos" (and
+            "negative"/"positive").
+        where: What the texts are, for the messages ("the training table").
+
+    Returns:
+        `(texts, labels)`: an object array of strings and an int array of 0/1.
+
+    Example:
+
+    >>> from lstm_apps.data.imdb import check_labelled_texts
+    >>> check_labelled_texts(["good", "bad"], ["pos", "neg"], "reviews")[1].tolist()
+    [1, 0]
+    """
     texts, labels = _check_texts(texts, where), _check_labels(labels, where)
     if len(texts) != len(labels):
         raise ValueError(
@@ -442,6 +266,8 @@ def load_keras_imdb() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     texts, labels = splits["train"]     # 25,000 strings, 25,000 labels
     ```
     """
+    import keras
+
     index_from = 3  # 0 = padding, 1 = start, 2 = out-of-vocabulary
     imdb = keras.datasets.imdb
     (x_train, y_train), (x_test, y_test) = imdb.load_data(index_from=index_from)
@@ -750,8 +576,8 @@ def load_imdb(
             logger.info(
                 "Held out %d of %d rows of `data` as the test split", len(held), len(train[1])
             )
-    texts, labels = _checked(*splits["train"], f"the training split of {source}")
-    test_texts, test_labels = _checked(*splits["test"], f"the test split of {source}")
+    texts, labels = check_labelled_texts(*splits["train"], f"the training split of {source}")
+    test_texts, test_labels = check_labelled_texts(*splits["test"], f"the test split of {source}")
     _need_both_labels(labels, f"the training split of {source}")
     picked = _subsample(labels, max_train_samples, seed)
     texts, labels = texts[picked], labels[picked]

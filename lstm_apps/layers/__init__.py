@@ -5,6 +5,9 @@
 - `TruncateTokens`, `SequencePooling`, `NGramBag`, `BranchSum`,
   `standardize_review` (`lstm_apps.layers.text`): the text components of the
   sentiment models (the recurrent branch, the n-gram bag branch, their sum).
+- `make_vectorizer`, `make_ngram_vectorizer`, `vectorize`
+  (`lstm_apps.layers.vectorizers`): their `TextVectorization` layers,
+  adapted on training text.
 
 Every layer here is registered with Keras's serialization under the package
 `"lstm_apps"` (`"lstm_apps>LSTM"`, `"lstm_apps>TruncateTokens"`, ...), so a
@@ -33,6 +36,7 @@ from lstm_apps.layers.text import (
     standardize_review,
     standardize_text,
 )
+from lstm_apps.layers.vectorizers import make_ngram_vectorizer, make_vectorizer, vectorize
 
 __all__ = [
     "LSTM",
@@ -41,6 +45,9 @@ __all__ = [
     "SequencePooling",
     "TruncateTokens",
     "check_max_len",
+    "make_ngram_vectorizer",
+    "make_vectorizer",
     "standardize_review",
     "standardize_text",
+    "vectorize",
 ]

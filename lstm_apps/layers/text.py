@@ -5,7 +5,7 @@ on the model floor and are registered with Keras's serialization as soon as
 `lstm_apps` is imported; `lstm_apps.data.imdb` re-exports them.
 
 - `standardize_review`: the registered standardisation callable of the
-  `TextVectorization` layer that `lstm_apps.data.imdb.make_vectorizer`
+  `TextVectorization` layer that `lstm_apps.layers.vectorizers.make_vectorizer`
   builds.
 - `TruncateTokens`: keeps the first or the last `max_len` token ids of each
   row.
