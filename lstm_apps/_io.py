@@ -41,6 +41,7 @@ __all__ = [
     "write_text",
     "write_csv",
     "save_model",
+    "save_weights",
     "save_figure",
 ]
 
@@ -220,6 +221,13 @@ def write_csv(path: str | os.PathLike, frame: Any, index: bool = False) -> Path:
 def save_model(path: str | os.PathLike, model: Any) -> Path:
     """Saves a Keras model (`.keras`) atomically."""
     return _write(path, lambda p: model.save(p))
+
+
+def save_weights(path: str | os.PathLike, model: Any) -> Path:
+    """Saves a Keras model's weights (`.weights.h5`) atomically."""
+    with atomic_path(path, suffix=".weights.h5") as tmp:
+        model.save_weights(tmp)
+    return Path(path)
 
 
 def save_figure(path: str | os.PathLike, figure: Any, **kwargs: Any) -> Path:

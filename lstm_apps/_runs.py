@@ -67,12 +67,16 @@ __all__ = [
     "check",
     "check_writable",
     "clean_leftovers",
+    "clear_backup",
     "current",
     "default_name",
     "ensure_writable",
+    "finished",
+    "finished_path",
     "fresh_path",
     "history",
     "is_complete",
+    "mark_finished",
     "policy",
     "start",
     "training_callbacks",
@@ -415,3 +419,42 @@ def history(path: str | os.PathLike, fit_history: Mapping[str, list[Any]],
         if parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
     return frame
+
+
+def finished_path(path: str | os.PathLike, name: str) -> Path:
+    """Where a run keeps what one finished part left for a resumption.
+
+    A recipe that trains several models in one run keeps each finished one
+    (its weights or model, and a record from `mark_finished`) under
+    `.backup/finished/`, so that a resumed run skips what was done;
+    `clear_backup` removes them once the run is complete.
+
+    Args:
+        path: The run folder.
+        name: File name below `.backup/finished/`.
+    """
+    return Path(path) / BACKUP_DIR / "finished" / name
+
+
+def mark_finished(path: str | os.PathLike, tag: str, record: Mapping[str, Any]) -> Path:
+    """Records that the part `tag` of the run in `path` finished (JSON, written last).
+
+    Write the part's own files (`finished_path`) first: the record is what
+    `finished` looks for, so a part cut off while saving is trained again.
+    """
+    return _io.write_json(finished_path(path, f"{tag}.json"), dict(record))
+
+
+def finished(path: str | os.PathLike | None, tag: str) -> dict[str, Any] | None:
+    """The record of `mark_finished` for `tag` (None: not finished, or no run folder)."""
+    if path is None:
+        return None
+    record = finished_path(path, f"{tag}.json")
+    if not record.is_file():
+        return None
+    return json.loads(record.read_text(encoding="utf-8"))
+
+
+def clear_backup(path: str | os.PathLike) -> None:
+    """Removes `.backup/` of a run that is about to be marked complete."""
+    shutil.rmtree(Path(path) / BACKUP_DIR, ignore_errors=True)

@@ -29,6 +29,16 @@ def test_sentiment_learning_curves_draw_the_quantities_of_the_history():
     assert [len(ax.lines) for ax in figure.axes] == [2, 2]  # train and validation
 
 
+def test_sentiment_learning_curves_draw_each_branch_of_an_ensemble():
+    history = pd.DataFrame({"branch": ["ngram"] * 2 + ["lstm"] * 3, "epoch": [1, 2, 1, 2, 3],
+                            "loss": [0.5, 0.3, 0.7, 0.5, 0.4],
+                            "val_loss": [0.4, 0.35, 0.6, 0.5, 0.45]})
+    (ax,) = plot_sentiment_learning_curves(history).axes
+    assert [line.get_label() for line in ax.lines] == [
+        "ngram train", "ngram validation", "lstm train", "lstm validation"]
+    assert [len(line.get_xdata()) for line in ax.lines] == [2, 2, 3, 3]
+
+
 @pytest.mark.parametrize(
     "history",
     [{"epoch": [1], "loss": [0.5]}, pd.DataFrame({"loss": [0.5]}),

@@ -292,7 +292,8 @@ def test_memory_resumption_keeps_the_models_that_finished(tmp_path, monkeypatch)
         "L12-simple_rnn.keras", "L12-standard-bias0.keras", "L12-standard.keras"]
 
 
-def test_an_interrupted_sentiment_run_resumes_with_every_epoch(tmp_path, monkeypatch):
+@pytest.mark.parametrize("fusion", ["joint", "ensemble"])
+def test_an_interrupted_sentiment_run_resumes_with_every_epoch(tmp_path, monkeypatch, fusion):
     import keras
     import numpy as np
     import pandas as pd
@@ -307,7 +308,10 @@ def test_an_interrupted_sentiment_run_resumes_with_every_epoch(tmp_path, monkeyp
     frame = pd.DataFrame({"text": texts, "label": labels})
     config = sentiment.SentimentConfig(
         data=frame, output_dir=tmp_path / "s", units=4, embedding_dim=8, vocab_size=20,
-        max_len=8, batch_size=32, epochs=2, patience=None, gate_monitor=False, verbose=0)
+        max_len=8, batch_size=32, epochs=2, patience=None, gate_monitor=False, verbose=0,
+        fusion=fusion)
+    # joint: one fit (no tag); ensemble: the n-gram branch, then the LSTM's fit (cut).
+    cut = None if fusion == "joint" else "lstm"
 
     class Interrupt(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -315,15 +319,24 @@ def test_an_interrupted_sentiment_run_resumes_with_every_epoch(tmp_path, monkeyp
                 raise KeyboardInterrupt
 
     real = _runs.training_callbacks
-    monkeypatch.setattr(_runs, "training_callbacks", lambda *a, **k: [*real(*a, **k),
-                                                                       Interrupt()])
+    monkeypatch.setattr(_runs, "training_callbacks", lambda path, tag=None: [
+        *real(path, tag), *([Interrupt()] if tag == cut else [])])
     with pytest.raises(KeyboardInterrupt):
         sentiment.run(config)
-    assert (tmp_path / "s" / ".backup" / "state").is_dir()
+    backup = tmp_path / "s" / ".backup"
+    assert (backup / (cut or "") / "state").is_dir()
+    if fusion == "ensemble":  # the n-gram branch had finished: kept, not trained again
+        kept = pd.DataFrame(json.loads((backup / "finished" / "ngram.json").read_text())[
+            "history"])
     monkeypatch.setattr(_runs, "training_callbacks", real)
     with _runs.policy("resume"):
         result = sentiment.run(config)
-    assert result.history["epoch"].tolist() == [1, 2]
-    assert np.isnan(result.history["seconds"][0]) and result.history["seconds"][1] > 0
+    history = result.history
+    if fusion == "ensemble":
+        ngram = history[history["branch"] == "ngram"].drop(columns="branch")
+        pd.testing.assert_frame_equal(ngram.reset_index(drop=True), kept, check_dtype=False)
+        history = history[history["branch"] == "lstm"].reset_index(drop=True)
+    assert history["epoch"].tolist() == [1, 2]
+    assert np.isnan(history["seconds"][0]) and history["seconds"][1] > 0
     assert strict_load(tmp_path / "s" / "metrics.json")["epochs_run"] == 2
-    assert not (tmp_path / "s" / ".backup").exists()
+    assert not backup.exists()

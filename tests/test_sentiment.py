@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from lstm_apps.cli import main
-from lstm_apps.data.imdb import make_vectorizer
+from lstm_apps.layers.vectorizers import make_vectorizer
 from lstm_apps.recipes import sentiment
 from lstm_apps.recipes.sentiment import SentimentConfig, build_model, predict_sentiment, run
 
@@ -98,14 +98,27 @@ def quick(table, tmp_path_factory):
     return run(config)
 
 
+def all_layers(model) -> dict:
+    """Every layer of `model` by name, those of nested models (the branches) included."""
+    import keras
+
+    found = {}
+    for layer in model.layers:
+        found[layer.name] = layer
+        if isinstance(layer, keras.Model):
+            found.update(all_layers(layer))
+    return found
+
+
 # ----------------------------------------------------------------- the run
 def test_quick_run_learns_and_reports(quick):
     m = quick.metrics
     assert m["test_accuracy"] >= 0.9 and m["test_auc"] >= 0.95
     assert m["train_samples"] == 288 and m["val_samples"] == 32 and m["test_samples"] == 80
     assert 1 <= m["best_epoch"] <= m["epochs_run"] <= 3
-    assert m["val_accuracy"] == pytest.approx(quick.history["val_accuracy"].max())
-    assert list(quick.history.columns) == [
+    history = quick.history
+    assert list(history.columns) == [
+        "branch",
         "epoch",
         "accuracy",
         "auc",
@@ -115,8 +128,18 @@ def test_quick_run_learns_and_reports(quick):
         "val_loss",
         "seconds",
     ]
-    assert quick.history["epoch"].tolist() == list(range(1, m["epochs_run"] + 1))
-    assert quick.history["loss"].iloc[-1] < quick.history["loss"].iloc[0]
+    # The default ensemble trains the n-gram branch, then the LSTM branch.
+    assert list(dict.fromkeys(history["branch"])) == ["ngram", "lstm"]
+    for branch, epochs in (("ngram", m["ngram_epochs_run"]), ("lstm", m["epochs_run"])):
+        rows = history[history["branch"] == branch]
+        assert rows["epoch"].tolist() == list(range(1, epochs + 1))
+        assert rows["loss"].iloc[-1] < rows["loss"].iloc[0]
+        # each branch keeps its epoch of best validation accuracy
+        assert m[f"{branch}_val_accuracy"] == pytest.approx(rows["val_accuracy"].max(), abs=1e-6)
+    weights = m["blend_weights"]
+    assert weights["lstm"] >= 0 and weights["ngram"] >= 0 and weights["lstm"] + weights["ngram"] > 0
+    for key in ("lstm_test_accuracy", "ngram_test_accuracy"):
+        assert 0.5 <= m[key] <= 1.0
 
 
 def test_metrics_match_predictions_on_raw_text(quick, table):
@@ -158,10 +181,13 @@ def test_run_folder(quick):
         "train",
         "validation",
         "gates",
+        "ngram",  # the n-gram branch's own fit: tb/ngram/train, tb/ngram/validation
     }
     assert not [n for n in names if Path(n).name.startswith(".")]  # no temp files left
-    assert json.loads((run_dir / "metrics.json").read_text()) == pytest.approx(
-        {k: v for k, v in quick.metrics.items()}
+    written = json.loads((run_dir / "metrics.json").read_text())
+    assert written.pop("blend_weights") == pytest.approx(quick.metrics["blend_weights"])
+    assert written == pytest.approx(
+        {k: v for k, v in quick.metrics.items() if k != "blend_weights"}
     )
     config = json.loads((run_dir / "config.json").read_text())
     assert config["data"] == str(quick.config.data) and config["units"] == 8
@@ -174,7 +200,7 @@ def test_run_folder(quick):
 def test_saved_model_reloads_in_a_fresh_process(quick):
     texts = ["A wonderful, moving film.", "Dull<br />and boring...", "the plot and the cast"]
     expected = predict_sentiment(quick.model, texts)
-    # The model (both branches: NGramBag, BranchSum, the cells) loads after
+    # The model (both branches: NGramBag, the blend, the cells) loads after
     # `import lstm_apps` alone, before the recipe module is imported.
     code = (
         "import json, sys\n"
@@ -203,9 +229,7 @@ def test_saved_model_reloads_in_a_fresh_process(quick):
     assert len(lines) == 3, out.stdout
     for line in lines:
         np.testing.assert_allclose(json.loads(line), expected, atol=1e-5)
-    assert {"ngram_bag", "branch_sum", "bidirectional_rnn_0"} <= {
-        layer.name for layer in quick.model.layers
-    }
+    assert {"ngram_bag", "blend", "bidirectional_rnn_0"} <= set(all_layers(quick.model))
 
 
 def test_same_seed_same_result(quick, table, tmp_path):
@@ -238,15 +262,15 @@ def test_build_model_variants(settings):
     )
     out = model.predict_on_batch(np.array(["a great film", "the worst <br /> plot " * 20]))
     assert out.shape == (2, 1) and np.all((out > 0) & (out < 1))
-    layers = {layer.name for layer in model.layers}
+    layers = all_layers(model)
     assert ("pooling" in layers) == (settings["pooling"] != "last")
     assert ("bidirectional_rnn_0" in layers) == settings.get("bidirectional", True)
     # without an n-gram vectorizer the n-gram branch is a bag of the words
-    assert model.get_layer("ngram_bag").vocab_size == vectorizer.vocabulary_size()
+    assert layers["ngram_bag"].vocab_size == vectorizer.vocabulary_size()
 
 
 def _branch_model(branches, **settings):
-    from lstm_apps.data.imdb import make_ngram_vectorizer
+    from lstm_apps.layers.vectorizers import make_ngram_vectorizer
 
     frame = reviews(60, seed=1)
     labels = (frame["sentiment"] == "pos").astype(int)
@@ -259,26 +283,48 @@ def _branch_model(branches, **settings):
 @pytest.mark.parametrize(
     "branches, present, absent",
     [
-        ("lstm+ngram", {"bidirectional_rnn_0", "ngram_bag", "branch_sum"}, set()),
+        ("lstm+ngram", {"lstm_branch", "ngram_branch", "bidirectional_rnn_0", "ngram_bag",
+                        "blend"}, {"branch_sum"}),
+        ("lstm+ngram/joint", {"bidirectional_rnn_0", "ngram_bag", "branch_sum"},
+         {"blend", "lstm_branch"}),
         ("lstm", {"bidirectional_rnn_0", "lstm_logit"}, {"ngram_bag", "ngram_vectorizer"}),
         ("ngram", {"ngram_bag", "ngram_vectorizer"}, {"vectorizer", "embedding", "lstm_logit"}),
     ],
 )
 def test_branches_build_the_parts_they_name(branches, present, absent):
-    model, ngrams, ratios = _branch_model(branches)
-    layers = {layer.name for layer in model.layers}
-    assert present <= layers and not absent & layers
+    branches, _, fusion = branches.partition("/")
+    model, ngrams, ratios = _branch_model(branches, fusion=fusion or "ensemble")
+    layers = all_layers(model)
+    assert present <= set(layers) and not absent & set(layers)
     out = model.predict_on_batch(np.array(["a great film", "awful and dull"]))
     assert out.shape == (2, 1) and np.all((out > 0) & (out < 1))
     if "ngram_bag" in layers:  # the NB ratios are the fixed scale of the bag
-        np.testing.assert_allclose(model.get_layer("ngram_bag").scale.numpy(), ratios)
+        np.testing.assert_allclose(layers["ngram_bag"].scale.numpy(), ratios)
 
 
-def test_sum_of_branches_is_the_logit_of_the_model():
-    # The model's logit is the LSTM logit plus the n-gram logit (no dropout at inference).
+def test_blend_weighs_the_branch_logits():
+    # The ensemble's probability is sigmoid(w_lstm * lstm logit + w_ngram * n-gram logit + b),
+    # each logit computed by its branch alone; the blend is not trained by fit.
     import keras
 
     model, _, _ = _branch_model("lstm+ngram")
+    blend = model.get_layer("blend")
+    assert not blend.trainable
+    assert all(w is not blend.kernel and w is not blend.bias for w in model.trainable_weights)
+    blend.set_weights([np.array([[0.7], [1.3]], "float32"), np.array([-0.2], "float32")])
+    texts = np.array(["a great film", "the worst plot <br /> awful", "moving"], dtype=object)
+    lstm = model.get_layer("lstm_branch").predict_on_batch(texts)
+    ngram = model.get_layer("ngram_branch").predict_on_batch(texts)
+    expected = 1 / (1 + np.exp(-(0.7 * lstm + 1.3 * ngram - 0.2)))
+    np.testing.assert_allclose(model.predict_on_batch(texts), expected, rtol=1e-5)
+    assert isinstance(model.get_layer("lstm_branch"), keras.Model)
+
+
+def test_sum_of_branches_is_the_logit_of_the_joint_model():
+    # The joint model's logit is the LSTM logit plus the n-gram logit (no dropout at inference).
+    import keras
+
+    model, _, _ = _branch_model("lstm+ngram", fusion="joint")
     bag = model.get_layer("ngram_bag")
     bag.kernel.assign(np.random.default_rng(0).normal(size=bag.kernel.shape).astype("float32"))
     texts = np.array(["a great film", "the worst plot <br /> awful", "moving"], dtype=object)
@@ -471,10 +517,14 @@ def test_cli_runs_the_recipe(table, tmp_path, capsys):
     assert code == 0, out
     assert "cell gru: test accuracy" in out and "on 40 reviews" in out
     run_dir = tmp_path / "run"  # --output-dir holds the run folders
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert (f"each branch alone: LSTM {metrics['lstm_test_accuracy']:.4f}, n-gram "
+            f"{metrics['ngram_test_accuracy']:.4f}") in out
     config = json.loads((run_dir / "config.json").read_text())
     assert config["clipnorm"] is None and config["gate_monitor"] is False
     # no gate monitoring: no gate run in TensorBoard, no forget-gate plot
-    assert sorted(p.name for p in (run_dir / "tb").iterdir()) == ["train", "validation"]
+    assert sorted(p.name for p in (run_dir / "tb").iterdir()) == ["ngram", "train", "validation"]
+    assert sorted(p.name for p in (run_dir / "tb" / "ngram").iterdir()) == ["train", "validation"]
     assert sorted(p.name for p in (run_dir / "plots").iterdir()) == ["learning_curves.png"]
 
 

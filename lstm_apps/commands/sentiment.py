@@ -85,6 +85,13 @@ def run(args: argparse.Namespace) -> int:
         f"best epoch {m['best_epoch']} of {m['epochs_run']} (validation accuracy "
         f"{m['val_accuracy']:.4f}), {m['train_seconds'] / 60:.1f} min of training"
     )
+    if "lstm_test_accuracy" in m:
+        w = m["blend_weights"]
+        print(
+            f"each branch alone: LSTM {m['lstm_test_accuracy']:.4f}, n-gram "
+            f"{m['ngram_test_accuracy']:.4f} test accuracy; blend weights LSTM "
+            f"{w['lstm']:.3f}, n-gram {w['ngram']:.3f} (fitted on validation)"
+        )
     for key, path in result.paths.items():
         print(f"  {key:<16} {path}")
     return 0

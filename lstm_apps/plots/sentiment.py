@@ -25,12 +25,13 @@ def plot_sentiment_learning_curves(history: Any) -> Figure:
 
     One panel per quantity among "loss", "accuracy" and "auc" that the
     history has, with the training curve and, where the history has its
-    `val_` column, the validation curve.
+    `val_` column, the validation curve (dashed); for an ensemble's history
+    (a `branch` column) one pair of curves per branch.
 
     Args:
         history: `SentimentResult.history`: a DataFrame with an "epoch"
             column and at least one of "loss", "accuracy", "auc"
-            (optionally "val_loss", "val_accuracy", "val_auc").
+            (optionally "val_loss", "val_accuracy", "val_auc", and "branch").
 
     Returns:
         A matplotlib Figure with one axes per quantity.
@@ -60,10 +61,17 @@ def plot_sentiment_learning_curves(history: Any) -> Figure:
     panels = [m for m in _PANELS if m in history]
     figure = Figure(figsize=(4.2 * len(panels), 3.4))
     axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    # An ensemble's history holds each branch's own training (a `branch` column).
+    parts = list(history.groupby("branch", sort=False)) if "branch" in history else [
+        (None, history)]
     for ax, metric in zip(axes, panels):
-        ax.plot(history["epoch"], history[metric], marker="o", label="train")
-        if f"val_{metric}" in history:
-            ax.plot(history["epoch"], history[f"val_{metric}"], marker="o", label="validation")
+        for branch, rows in parts:
+            prefix = f"{branch} " if branch is not None else ""
+            line = ax.plot(rows["epoch"], rows[metric], marker="o", label=f"{prefix}train")
+            if f"val_{metric}" in rows:
+                ax.plot(rows["epoch"], rows[f"val_{metric}"], marker="o", linestyle="--",
+                        color=line[0].get_color() if branch is not None else None,
+                        label=f"{prefix}validation")
         ax.set_xlabel("epoch")
         ax.set_title(metric)
         ax.grid(alpha=0.3)

@@ -60,7 +60,6 @@ import dataclasses
 import json
 import logging
 import math
-import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -476,7 +475,7 @@ def _finished(run_dir: Path | None, length: int, label: str) -> Path | None:
     """The record of a model trained before a resumption (None: train it)."""
     if run_dir is None:
         return None
-    record = run_dir / _runs.BACKUP_DIR / "finished" / (_model_file(length, label) + ".json")
+    record = _runs.finished_path(run_dir, _model_file(length, label) + ".json")
     model_file = run_dir / "models" / _model_file(length, label)
     return record if record.is_file() and model_file.is_file() else None
 
@@ -515,9 +514,8 @@ def _train(
     hist = _runs.history(run_dir, fit.history, tag)
     if run_dir is not None:
         _io.save_model(run_dir / "models" / f"{tag}.keras", model)
-        _io.write_json(
-            run_dir / _runs.BACKUP_DIR / "finished" / f"{tag}.keras.json",
-            {"seconds": seconds, "history": hist.to_dict(orient="list")},
+        _runs.mark_finished(
+            run_dir, f"{tag}.keras", {"seconds": seconds, "history": hist.to_dict(orient="list")}
         )
     return model, hist, seconds
 
@@ -607,8 +605,8 @@ def run(config: MemoryConfig | None = None) -> MemoryResult:
                 "retention": math.nan,
                 "timescale_median": math.nan,
             }
-            # The forget-gate measures need LSTM gates: not for the mLSTM, minLSTM and
-            # minGRU (NaN there, as for GRU and SimpleRNN).
+            # The forget-gate measures need a traced forget gate: f' for the xLSTM
+            # and minLSTM cells, 1 - z for the minGRU; none for GRU and SimpleRNN (NaN).
             if cell not in _NOT_LSTM and gates_traceable(cell):
                 from lstm_apps.gates import trace_gates
 
@@ -704,7 +702,7 @@ def _write_run(result: MemoryResult) -> dict[str, Path]:
                     run_dir / "plots" / f"forget_gate_L{length}.png",
                     plot_forget_curves(result.forget_curves, length, config.marker_window),
                 )
-    shutil.rmtree(run_dir / _runs.BACKUP_DIR, ignore_errors=True)
+    _runs.clear_backup(run_dir)
     # The completion marker, written last: a run cut short never looks complete.
     paths["metrics"] = _io.write_json(run_dir / _runs.MARKER, result.metrics)
     return paths
