@@ -28,7 +28,6 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from lstm_apps.data.imdb import check_labelled_texts
 from lstm_apps.layers.text import TruncateTokens, standardize_review, standardize_text
 
 __all__ = ["make_ngram_vectorizer", "make_vectorizer", "vectorize"]
@@ -168,8 +167,13 @@ def make_ngram_vectorizer(
             "Received an invalid value for argument `ngrams`, expected a positive integer, "
             f"got {ngrams!r}."
         )
-    texts, labels = check_labelled_texts(texts, labels, "make_ngram_vectorizer")
+    # Imported here: `import lstm_apps` loads the layers but not the data
+    # modules (tests/test_saving.py checks it).
     from collections import Counter
+
+    from lstm_apps.data.imdb import check_labelled_texts
+
+    texts, labels = check_labelled_texts(texts, labels, "make_ngram_vectorizer")
 
     counts = (Counter(), Counter())  # negative, positive
     for text, label in zip(texts, labels):
