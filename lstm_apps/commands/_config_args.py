@@ -48,6 +48,9 @@ __all__ = [
 NONE = "none"
 #: Help of the training-output option (a config's `verbose` field).
 VERBOSE_HELP = "Keras training output: 0 none, 1 progress bar, 2 one line per epoch"
+#: The metadata key of `lstm_apps.recipes._base.RUN_SETTING` (not imported: --help
+#: loads no recipe module).
+_RUN_SETTING = "run_setting"
 
 
 def flag(name: str) -> str:
@@ -189,6 +192,10 @@ def add_config_arguments(
 ) -> None:
     """Adds one option per config field (help from the field's `help` metadata).
 
+    The fields of the run itself (those of `lstm_apps.recipes._base.RunConfig`,
+    marked `run_setting` in their metadata, which a dataclass puts first) come
+    after the recipe's own, in their order.
+
     Args:
         parser: The parser or argument group.
         fields: The config's `dataclasses.fields` (`_fields.config_class_fields`).
@@ -202,7 +209,7 @@ def add_config_arguments(
             still prints the config's default.
     """
     skip, overrides = set(skip), overrides or {}
-    for field in fields:
+    for field in sorted(fields, key=lambda f: bool(f.metadata.get(_RUN_SETTING))):
         if field.name in skip:
             continue
         options = _options(field)

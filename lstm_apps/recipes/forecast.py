@@ -52,6 +52,7 @@ from lstm_apps.forecasting import COMBINE_WEIGHTS, LSTMForecaster, interval_colu
 from lstm_apps.forecasting import baselines as _baselines
 from lstm_apps.forecasting import metrics as _metrics
 from lstm_apps.forecasting.metrics import metrics_table
+from lstm_apps.recipes._base import RunConfig, config_field, output_dir_field, run_name_field
 from lstm_apps.recipes._common import check_cell, config_to_dict, gates_traceable
 
 __all__ = [
@@ -75,18 +76,15 @@ BASELINES = _baselines.SIMPLE + _baselines.CLASSICAL
 _METRICS = _metrics.METRICS
 
 
-def _help(text: str, **extra: Any) -> dict[str, Any]:
-    return {"help": text, **extra}
-
-
 @dataclasses.dataclass(frozen=True)
-class ForecastConfig:
+class ForecastConfig(RunConfig):
     """Settings of a forecasting run (every field is a `lstm-apps forecast` option).
 
     Data comes from, in order: the `data` argument of `run`, `csv`, or the
     synthetic preset `synthetic`. The model settings are those of
     `lstm_apps.forecasting.LSTMForecaster` (`make_forecaster`), with its
-    defaults.
+    defaults; the run settings (`seed`, `output_dir`, `run_name`, `plots`,
+    `verbose`) are those of `RunConfig`.
 
     Example:
 
@@ -100,115 +98,79 @@ class ForecastConfig:
     """
 
     # -- data
-    synthetic: str = dataclasses.field(
-        default="default",
-        metadata=_help("synthetic preset used when no CSV or data is given", choices=ts.PRESETS),
+    synthetic: str = config_field(
+        "synthetic preset used when no CSV or data is given", choices=ts.PRESETS, default="default"
     )
-    length: int | None = dataclasses.field(
-        default=None, metadata=_help("length of the synthetic series (default: the preset's)")
+    length: int | None = config_field(
+        "length of the synthetic series (default: the preset's)", default=None
     )
-    csv: str | None = dataclasses.field(
-        default=None, metadata=_help("CSV file with a date column and the target")
+    csv: str | None = config_field("CSV file with a date column and the target", default=None)
+    date_col: str | None = config_field("name of the CSV's date column", default=None)
+    target: str | None = config_field("name of the column to forecast", default=None)
+    covariates: tuple[str, ...] = config_field(
+        "other numeric columns fed to the model (past values)", default=()
     )
-    date_col: str | None = dataclasses.field(
-        default=None, metadata=_help("name of the CSV's date column")
+    freq: str | None = config_field(
+        "pandas frequency of the data (default: inferred)", default=None
     )
-    target: str | None = dataclasses.field(
-        default=None, metadata=_help("name of the column to forecast")
-    )
-    covariates: tuple[str, ...] = dataclasses.field(
-        default=(), metadata=_help("other numeric columns fed to the model (past values)")
-    )
-    freq: str | None = dataclasses.field(
-        default=None, metadata=_help("pandas frequency of the data (default: inferred)")
-    )
-    fill: str = dataclasses.field(
+    fill: str = config_field(
+        "NaN / inf in the data: raise, ffill or interpolate",
+        choices=ts.FILL_METHODS,
         default="raise",
-        metadata=_help("NaN / inf in the data: raise, ffill or interpolate",
-                       choices=ts.FILL_METHODS),
     )
     # -- evaluation
-    horizon: int = dataclasses.field(
-        default=10, metadata=_help("steps forecast at once (direct multi-output)")
-    )
-    test_size: float = dataclasses.field(
-        default=0.2, metadata=_help("test part: a fraction (<1) or a number of points")
-    )
-    stride: int = dataclasses.field(
-        default=1, metadata=_help("steps between forecast origins in the test part")
-    )
+    horizon: int = config_field("steps forecast at once (direct multi-output)", default=10)
+    test_size: float = config_field("test part: a fraction (<1) or a number of points", default=0.2)
+    stride: int = config_field("steps between forecast origins in the test part", default=1)
     # -- model (LSTMForecaster)
-    lookback: int | None = dataclasses.field(
-        default=None,
-        metadata=_help("input window length (default: chosen from the horizon, season, length)"),
+    lookback: int | None = config_field(
+        "input window length (default: chosen from the horizon, season, length)", default=None
     )
-    season: int | None = dataclasses.field(
-        default=None,
-        metadata=_help("seasonal period (default: from the frequency, else the data; 1: none)"),
+    season: int | None = config_field(
+        "seasonal period (default: from the frequency, else the data; 1: none)", default=None
     )
-    cell: str = dataclasses.field(
-        default="standard", metadata=_help("lstm_apps cell or variant, keras_lstm or gru")
-    )
-    units: int = dataclasses.field(default=8, metadata=_help("units per recurrent layer"))
-    layers: int = dataclasses.field(default=1, metadata=_help("stacked recurrent layers"))
-    dropout: float = dataclasses.field(
-        default=0.3, metadata=_help("dropout before the output layer")
-    )
-    ensemble: int = dataclasses.field(
-        default=1, metadata=_help("independently initialised networks, median forecast")
-    )
-    combine: tuple[str, ...] = dataclasses.field(
+    cell: str = config_field("lstm_apps cell or variant, keras_lstm or gru", default="standard")
+    units: int = config_field("units per recurrent layer", default=8)
+    layers: int = config_field("stacked recurrent layers", default=1)
+    dropout: float = config_field("dropout before the output layer", default=0.3)
+    ensemble: int = config_field("independently initialised networks, median forecast", default=1)
+    combine: tuple[str, ...] = config_field(
+        "classical models combined with the LSTM (none: the LSTM alone)",
         default=_baselines.CLASSICAL,
-        metadata=_help("classical models combined with the LSTM (none: the LSTM alone)"),
     )
-    combine_weights: str = dataclasses.field(
+    combine_weights: str = config_field(
+        "how the members are combined: their median at each step, their mean (equal), or a "
+        "mean weighted by each member's errors on the end of the training part (calibrated)",
+        choices=COMBINE_WEIGHTS,
         default="median",
-        metadata=_help("how the members are combined: their median at each step, their "
-                       "mean (equal), or a mean weighted by each member's errors on the end "
-                       "of the training part (calibrated)",
-                       choices=COMBINE_WEIGHTS),
     )
     # -- training
-    steps: int = dataclasses.field(
-        default=600, metadata=_help("optimisation steps (batches) of the training")
+    steps: int = config_field("optimisation steps (batches) of the training", default=600)
+    epochs: int = config_field(
+        "Keras epochs the steps are split into (progress, checkpoints)", default=10
     )
-    epochs: int = dataclasses.field(
-        default=10,
-        metadata=_help("Keras epochs the steps are split into (progress, checkpoints)"),
+    batch_size: int = config_field("windows per batch", default=64)
+    learning_rate: float = config_field(
+        "initial Adam learning rate (cosine decay to a tenth)", default=1e-2
     )
-    batch_size: int = dataclasses.field(default=64, metadata=_help("windows per batch"))
-    learning_rate: float = dataclasses.field(
-        default=1e-2, metadata=_help("initial Adam learning rate (cosine decay to a tenth)")
-    )
-    seed: int = dataclasses.field(default=0, metadata=_help("random seed of the run"))
     # -- intervals
-    intervals: bool = dataclasses.field(
-        default=True, metadata=_help("conformal prediction intervals and their coverage")
+    intervals: bool = config_field(
+        "conformal prediction intervals and their coverage", default=True
     )
-    interval_level: float = dataclasses.field(
-        default=0.8, metadata=_help("nominal coverage of the intervals")
-    )
-    calibration_origins: int | None = dataclasses.field(
-        default=None,
-        metadata=_help("origins per series that calibrate the intervals (default: from length)"),
+    interval_level: float = config_field("nominal coverage of the intervals", default=0.8)
+    calibration_origins: int | None = config_field(
+        "origins per series that calibrate the intervals (default: from length)", default=None
     )
     # -- outputs
-    gate_monitor: bool = dataclasses.field(
-        default=False,
-        metadata=_help("log gate activations to TensorBoard (lstm_apps.callbacks.GateMonitor)"),
+    gate_monitor: bool = config_field(
+        "log gate activations to TensorBoard (lstm_apps.callbacks.GateMonitor)", default=False
     )
-    output_dir: str | None = dataclasses.field(
-        default="runs/forecast", metadata=_help("where run folders go (none: write nothing)")
-    )
-    run_name: str | None = dataclasses.field(
-        default=None, metadata=_help("run folder name (default: time stamp and cell)")
-    )
-    plots: bool = dataclasses.field(default=True, metadata=_help("write figures to plots/"))
-    verbose: int = dataclasses.field(
-        default=0, metadata=_help("Keras progress output: 0 silent, 1 bar, 2 one line/epoch")
-    )
+    output_dir: str | None = output_dir_field("runs/forecast")
+    run_name: str | None = run_name_field("cell")
 
     def __post_init__(self) -> None:
+        super().__post_init__()
+
         def setattr_(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
@@ -219,7 +181,6 @@ class ForecastConfig:
         minimums = {
             **dict.fromkeys(("horizon", "stride", "units", "layers", "ensemble", "steps",
                              "epochs", "batch_size", "calibration_origins"), 1),
-            **dict.fromkeys(("seed", "verbose"), 0),
             "length": 2,
             **dict.fromkeys(("season", "lookback"), 1),
         }
@@ -227,11 +188,6 @@ class ForecastConfig:
             value = getattr(self, name)
             optional = name in ("length", "season", "lookback", "calibration_origins")
             setattr_(name, check_int(name, value, minimum, optional=optional))
-        if self.verbose > 2:
-            raise ValueError(
-                f"Received an invalid value for argument `verbose`, expected 0, 1 or 2, "
-                f"got {self.verbose!r}."
-            )
         setattr_("dropout", check_real("dropout", self.dropout, 0.0, 1.0, high_open=True))
         setattr_("learning_rate", check_real("learning_rate", self.learning_rate, 0.0, 1.0,
                                              low_open=True))
@@ -249,7 +205,7 @@ class ForecastConfig:
                 f"(0, 1) or a number of points >= 1 (the test part is what the model and the "
                 f"baselines are scored on), got {value!r}."
             )
-        for name in ("csv", "date_col", "target", "freq", "output_dir", "run_name"):
+        for name in ("csv", "date_col", "target", "freq"):
             check_text(name, getattr(self, name), optional=True)
         for name in ("covariates", "combine"):
             names = getattr(self, name)

@@ -69,8 +69,9 @@ import numpy as np
 import pandas as pd
 
 from lstm_apps import _io, _runs
-from lstm_apps._validation import check_bool, check_choice, check_int, check_real, check_text
+from lstm_apps._validation import check_bool, check_choice, check_int, check_real
 from lstm_apps.plots.memory import plot_forget_curves, plot_memory_results, plot_memory_timescales
+from lstm_apps.recipes._base import RunConfig, config_field, output_dir_field, run_name_field
 from lstm_apps.recipes._common import (
     check_cell,
     config_to_dict,
@@ -98,10 +99,6 @@ TASKS = ("adding", "recall")
 #: Models beside the recipe cells: the gateless baseline.
 MODELS = ("simple_rnn",)
 _NOT_LSTM = ("gru", "simple_rnn")
-
-
-def _help(text: str, **extra: Any) -> dict[str, Any]:
-    return {"help": text, **extra}
 
 
 # ====================================================================== data
@@ -164,8 +161,11 @@ def make_task(
 
 # ====================================================================== config
 @dataclasses.dataclass(frozen=True)
-class MemoryConfig:
+class MemoryConfig(RunConfig):
     """Settings of the long-range memory study (every field is a `lstm-apps memory` option).
+
+    The run settings (`seed`, `output_dir`, `run_name`, `plots`, `verbose`)
+    are those of `RunConfig`.
 
     Example:
 
@@ -178,70 +178,46 @@ class MemoryConfig:
     ValueError: Received an invalid value for argument `cells`, expected names among ...
     """
 
-    task: str = dataclasses.field(
-        default="adding", metadata=_help("long-dependency task", choices=TASKS)
+    task: str = config_field("long-dependency task", choices=TASKS, default="adding")
+    lengths: tuple[int, ...] = config_field("sequence lengths", default=(200,))
+    cells: tuple[str, ...] = config_field(
+        "lstm_apps cells, keras_lstm, gru or simple_rnn", default=("standard", "simple_rnn")
     )
-    lengths: tuple[int, ...] = dataclasses.field(
-        default=(200,), metadata=_help("sequence lengths")
-    )
-    cells: tuple[str, ...] = dataclasses.field(
-        default=("standard", "simple_rnn"),
-        metadata=_help("lstm_apps cells, keras_lstm, gru or simple_rnn"),
-    )
-    unit_forget_bias: tuple[bool, ...] = dataclasses.field(
+    unit_forget_bias: tuple[bool, ...] = config_field(
+        "forget-gate bias initialisations tried for LSTM cells (on/off; none: only chrono)",
         default=(True, False),
-        metadata=_help(
-            "forget-gate bias initialisations tried for LSTM cells (on/off; none: only chrono)"
-        ),
     )
-    chrono: bool = dataclasses.field(
+    chrono: bool = config_field(
+        "also train each LSTM cell with chrono initialisation (Tallec & Ollivier 2018), "
+        "T_max = the sequence length",
         default=True,
-        metadata=_help(
-            "also train each LSTM cell with chrono initialisation (Tallec & Ollivier 2018), "
-            "T_max = the sequence length"
-        ),
     )
-    units: int = dataclasses.field(default=32, metadata=_help("units of the recurrent layer"))
-    train_samples: int = dataclasses.field(default=5000, metadata=_help("training sequences"))
-    test_samples: int = dataclasses.field(
-        default=500, metadata=_help("validation and test sequences (each)")
-    )
-    epochs: int = dataclasses.field(default=300, metadata=_help("maximum epochs per model"))
-    time_budget: float | None = dataclasses.field(
+    units: int = config_field("units of the recurrent layer", default=32)
+    train_samples: int = config_field("training sequences", default=5000)
+    test_samples: int = config_field("validation and test sequences (each)", default=500)
+    epochs: int = config_field("maximum epochs per model", default=300)
+    time_budget: float | None = config_field(
+        "seconds of training per model, the same for every model; training stops at "
+        "the first batch past it (none: no limit)",
         default=600.0,
-        metadata=_help(
-            "seconds of training per model, the same for every model; training stops at "
-            "the first batch past it (none: no limit)"
-        ),
     )
-    batch_size: int = dataclasses.field(default=16, metadata=_help("sequences per batch"))
-    learning_rate: float = dataclasses.field(default=1e-3, metadata=_help("Adam learning rate"))
-    clipnorm: float | None = dataclasses.field(
-        default=1.0, metadata=_help("gradient clipping by norm (none: off)")
+    batch_size: int = config_field("sequences per batch", default=16)
+    learning_rate: float = config_field("Adam learning rate", default=1e-3)
+    clipnorm: float | None = config_field("gradient clipping by norm (none: off)", default=1.0)
+    marker_window: int = config_field(
+        "the first marked step lies among the first N steps", default=10
     )
-    marker_window: int = dataclasses.field(
-        default=10, metadata=_help("the first marked step lies among the first N steps")
+    solved_ratio: float = config_field(
+        "solved when test MSE < this fraction of the trivial baseline's", default=0.1
     )
-    solved_ratio: float = dataclasses.field(
-        default=0.1,
-        metadata=_help("solved when test MSE < this fraction of the trivial baseline's"),
+    stop_when_solved: bool = config_field(
+        "stop training a model once its validation error solves", default=True
     )
-    stop_when_solved: bool = dataclasses.field(
-        default=True, metadata=_help("stop training a model once its validation error solves")
-    )
-    seed: int = dataclasses.field(default=0, metadata=_help("random seed"))
-    output_dir: str | None = dataclasses.field(
-        default="runs/memory", metadata=_help("where run folders go (none: write nothing)")
-    )
-    run_name: str | None = dataclasses.field(
-        default=None, metadata=_help("run folder name (default: time stamp and task)")
-    )
-    plots: bool = dataclasses.field(default=True, metadata=_help("write figures to plots/"))
-    verbose: int = dataclasses.field(
-        default=0, metadata=_help("Keras progress output: 0 silent, 1 bar, 2 one line/epoch")
-    )
+    output_dir: str | None = output_dir_field("runs/memory")
+    run_name: str | None = run_name_field("task")
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_choice("task", self.task, TASKS)
         for name in ("lengths", "cells", "unit_forget_bias"):
             value = getattr(self, name)
@@ -285,13 +261,6 @@ class MemoryConfig:
         )
         for name in ("units", "train_samples", "test_samples", "epochs", "batch_size"):
             object.__setattr__(self, name, check_int(name, getattr(self, name), 1))
-        object.__setattr__(self, "seed", check_int("seed", self.seed, 0))
-        object.__setattr__(self, "verbose", check_int("verbose", self.verbose, 0))
-        if self.verbose > 2:
-            raise ValueError(
-                f"Received an invalid value for argument `verbose`, expected 0, 1 or 2, got "
-                f"{self.verbose!r}."
-            )
         for name in ("learning_rate", "solved_ratio"):
             value = getattr(self, name)
             check_real(name, value, 0.0, 1.0, low_open=True)
@@ -315,8 +284,6 @@ class MemoryConfig:
             optional=True,
             expected="a positive number of seconds or None",
         )
-        for name in ("output_dir", "run_name"):
-            check_text(name, getattr(self, name), optional=True)
 
     def models(self) -> list[tuple[str, str, str | None]]:
         """`(label, cell, init)` of every model trained at each length.
