@@ -7,12 +7,14 @@ accuracy, ROC AUC, validation accuracy (and the validation-to-test gap),
 best/run epochs, preparation and training minutes, CPU minutes and peak
 memory. The variants (`VARIANTS`):
 
-- `default`: the default `SentimentConfig` (LSTM branch + n-gram branch,
-  each trained alone, then blended with weights fitted on validation); its
-  run also measures each branch alone on the same test reviews, printed
-  under the table;
-- `joint`: the two branches trained together as one model (`fusion="joint"`,
-  the previous default);
+- `default`: the default `SentimentConfig` (n-gram branch trained alone,
+  then the LSTM branch trained on top of it, `fusion="residual"`); its run
+  also measures the n-gram branch alone, the model without its LSTM part,
+  on the same test reviews, printed under the table;
+- `ensemble`: each branch trained alone, then blended with weights fitted on
+  validation (`fusion="ensemble"`); its run also measures the LSTM branch
+  alone;
+- `joint`: the two branches trained together as one model (`fusion="joint"`);
 - `lstm_only`: the same without its n-gram branch (`branches="lstm"`);
 - `ngram_only`: the same without its LSTM branch (`branches="ngram"`);
 - `nig`, `nog`, `peephole`, `coupled`, `keras_lstm`, `gru`: the default with
@@ -55,6 +57,7 @@ DEFAULT_DATA = REPO.parent / "shared" / "data" / "imdb"
 #: Variant name -> `SentimentConfig` overrides.
 VARIANTS: dict[str, dict[str, str]] = {
     "default": {},
+    "ensemble": {"fusion": "ensemble"},
     "joint": {"fusion": "joint"},
     "lstm_only": {"branches": "lstm"},
     "ngram_only": {"branches": "ngram"},
@@ -187,17 +190,25 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['peak_rss_mib'] / 1024:>8.2f} {r['load_average']:>5.1f}"
         )
     for variant, r in rows.items():
-        if "lstm_test_accuracy" in r:  # an ensemble: its branches alone, same run, same test
+        if "ngram_test_accuracy" not in r:  # one branch, or joint training
+            continue
+        # A two-stage model: its n-gram branch alone (and an ensemble's LSTM
+        # branch alone), same run, same test reviews.
+        line = f"{variant}: "
+        if "lstm_test_accuracy" in r:
+            line += (f"LSTM branch alone {r['lstm_test_accuracy']:.4f} "
+                     f"(AUC {r['lstm_test_auc']:.4f}), ")
+        line += (
+            f"n-gram branch alone {r['ngram_test_accuracy']:.4f} (AUC "
+            f"{r['ngram_test_auc']:.4f}), model {r['test_accuracy']:.4f}: the LSTM adds "
+            f"{r['test_accuracy'] - r['ngram_test_accuracy']:+.4f} accuracy, "
+            f"{r['test_auc'] - r['ngram_test_auc']:+.4f} AUC"
+        )
+        if "blend_weights" in r:
             w = r["blend_weights"]
-            print(
-                f"{variant}: LSTM branch alone {r['lstm_test_accuracy']:.4f} "
-                f"(AUC {r['lstm_test_auc']:.4f}), n-gram branch alone "
-                f"{r['ngram_test_accuracy']:.4f} (AUC {r['ngram_test_auc']:.4f}), blend "
-                f"{r['test_accuracy']:.4f}: the LSTM adds "
-                f"{r['test_accuracy'] - r['ngram_test_accuracy']:+.4f} accuracy, "
-                f"{r['test_auc'] - r['ngram_test_auc']:+.4f} AUC; weights LSTM {w['lstm']:.3f}, "
-                f"n-gram {w['ngram']:.3f}, bias {w['bias']:+.3f}"
-            )
+            line += (f"; weights LSTM {w['lstm']:.3f}, n-gram {w['ngram']:.3f}, "
+                     f"bias {w['bias']:+.3f}")
+        print(line)
     print(
         f"\n{next(iter(rows.values()))['train_samples']} training reviews, "
         f"{next(iter(rows.values()))['test_samples']} test reviews. 'gap' is validation "

@@ -292,7 +292,7 @@ def test_memory_resumption_keeps_the_models_that_finished(tmp_path, monkeypatch)
         "L12-simple_rnn.keras", "L12-standard-bias0.keras", "L12-standard.keras"]
 
 
-@pytest.mark.parametrize("fusion", ["joint", "ensemble"])
+@pytest.mark.parametrize("fusion", ["joint", "ensemble", "residual"])
 def test_an_interrupted_sentiment_run_resumes_with_every_epoch(tmp_path, monkeypatch, fusion):
     import keras
     import numpy as np
@@ -310,7 +310,8 @@ def test_an_interrupted_sentiment_run_resumes_with_every_epoch(tmp_path, monkeyp
         data=frame, output_dir=tmp_path / "s", units=4, embedding_dim=8, vocab_size=20,
         max_len=8, batch_size=32, epochs=2, patience=None, gate_monitor=False, verbose=0,
         fusion=fusion)
-    # joint: one fit (no tag); ensemble: the n-gram branch, then the LSTM's fit (cut).
+    # joint: one fit (no tag); ensemble and residual: the n-gram branch, then the
+    # LSTM's fit (cut).
     cut = None if fusion == "joint" else "lstm"
 
     class Interrupt(keras.callbacks.Callback):
@@ -325,14 +326,14 @@ def test_an_interrupted_sentiment_run_resumes_with_every_epoch(tmp_path, monkeyp
         sentiment.run(config)
     backup = tmp_path / "s" / ".backup"
     assert (backup / (cut or "") / "state").is_dir()
-    if fusion == "ensemble":  # the n-gram branch had finished: kept, not trained again
+    if fusion != "joint":  # the n-gram branch had finished: kept, not trained again
         kept = pd.DataFrame(json.loads((backup / "finished" / "ngram.json").read_text())[
             "history"])
     monkeypatch.setattr(_runs, "training_callbacks", real)
     with _runs.policy("resume"):
         result = sentiment.run(config)
     history = result.history
-    if fusion == "ensemble":
+    if fusion != "joint":
         ngram = history[history["branch"] == "ngram"].drop(columns="branch")
         pd.testing.assert_frame_equal(ngram.reset_index(drop=True), kept, check_dtype=False)
         history = history[history["branch"] == "lstm"].reset_index(drop=True)

@@ -85,12 +85,17 @@ def run(args: argparse.Namespace) -> int:
         f"best epoch {m['best_epoch']} of {m['epochs_run']} (validation accuracy "
         f"{m['val_accuracy']:.4f}), {m['train_seconds'] / 60:.1f} min of training"
     )
-    if "lstm_test_accuracy" in m:
+    if "blend_weights" in m:  # an ensemble
         w = m["blend_weights"]
         print(
             f"each branch alone: LSTM {m['lstm_test_accuracy']:.4f}, n-gram "
             f"{m['ngram_test_accuracy']:.4f} test accuracy; blend weights LSTM "
             f"{w['lstm']:.3f}, n-gram {w['ngram']:.3f} (fitted on validation)"
+        )
+    elif "ngram_test_accuracy" in m:  # the LSTM trained on top of the n-gram branch
+        print(
+            f"the n-gram branch alone: {m['ngram_test_accuracy']:.4f} test accuracy "
+            f"(the LSTM adds {m['test_accuracy'] - m['ngram_test_accuracy']:+.4f})"
         )
     for key, path in result.paths.items():
         print(f"  {key:<16} {path}")

@@ -25,7 +25,7 @@ def plot_sentiment_learning_curves(history: Any) -> Figure:
 
     One panel per quantity among "loss", "accuracy" and "auc" that the
     history has, with the training curve and, where the history has its
-    `val_` column, the validation curve (dashed); for an ensemble's history
+    `val_` column, the validation curve (dashed); for a two-stage history
     (a `branch` column) one pair of curves per branch.
 
     Args:
@@ -61,7 +61,7 @@ def plot_sentiment_learning_curves(history: Any) -> Figure:
     panels = [m for m in _PANELS if m in history]
     figure = Figure(figsize=(4.2 * len(panels), 3.4))
     axes = figure.subplots(1, len(panels), squeeze=False)[0]
-    # An ensemble's history holds each branch's own training (a `branch` column).
+    # A two-stage history holds each branch's own training (a `branch` column).
     parts = list(history.groupby("branch", sort=False)) if "branch" in history else [
         (None, history)]
     for ax, metric in zip(axes, panels):

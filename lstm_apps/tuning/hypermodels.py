@@ -578,16 +578,16 @@ class SentimentHyperModel(RecipeHyperModel):
 
     def trial_metrics(self, result: Any) -> dict[str, float]:
         """Validation numbers at the kept epoch (`val_accuracy` and `val_loss`: the
-        final model's, the blend's for an ensemble), test numbers, size and time."""
+        final model's, the whole two-stage model's), test numbers, size and time."""
         history = result.history
         metrics = result.metrics or {}
-        if "branch" in history:  # an ensemble: the LSTM branch's epochs (the tuned part)
+        if "branch" in history:  # two stages: the LSTM stage's epochs (the tuned part)
             history = history[history["branch"] == "lstm"].reset_index(drop=True)
         best = int(metrics.get("best_epoch", len(history))) - 1
         row = history.iloc[min(max(best, 0), len(history) - 1)]
         out = {k: _float(row[k]) for k in ("val_accuracy", "val_loss", "val_auc", "accuracy",
                                            "loss") if k in row}
-        # The model's own validation numbers (an ensemble's: of the blend, not of a branch).
+        # The model's own validation numbers (of the whole two-stage model, not of a branch).
         out.update({k: _float(metrics[k]) for k in ("val_accuracy", "val_loss") if k in metrics})
         for key in ("test_accuracy", "test_auc", "test_loss"):
             out[key] = _float(metrics.get(key))
