@@ -23,13 +23,23 @@ def _reviews(n: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["text", "label"])
 
 
-def test_notebook_starts_with_parameters_and_is_stored_without_outputs():
+def test_notebook_starts_with_parameters_and_is_stored_executed_from_a_full_run():
+    # Stored executed (figures show on the web), from a full run, not a quick one.
+    import re
+
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     nbformat.validate(notebook)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert "parameters" in code[0].metadata.get("tags", [])
     assert "QUICK" in code[0].source and "DATA" in code[0].source
-    assert all(not cell.outputs and cell.execution_count is None for cell in code)
+    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1))
+    outputs = [out for cell in code for out in cell.outputs]
+    assert not [out for out in outputs if out.output_type == "error"]
+    assert sum("image/png" in out.get("data", {}) for out in outputs) >= 2  # curves, gates
+    text = "".join(out.get("text", "") for out in outputs)
+    (accuracy,) = re.findall(r"\{'test_accuracy': (0\.\d+)", text)[:1]
+    assert float(accuracy) >= 0.9
+    assert "TextSplits(train=22500, val=2500, test=25000" in text  # all the reviews
 
 
 def test_notebook_runs_quick(tmp_path, monkeypatch):
