@@ -157,9 +157,11 @@ def test_residual_stage_trains_the_lstm_on_top_of_the_frozen_ngram_branch():
     model, _, _ = _branch_model("lstm+ngram", fusion="residual")
     model_config = SentimentConfig(units=4, embedding_dim=8, max_len=12, fusion="residual")
     stages = sentiment._stages(model, model_config)
-    assert [tag for tag, _ in stages] == ["ngram", "lstm"]
+    assert [tag for tag, _, _ in stages] == ["ngram", "lstm"]
     stage = stages[1][1]
     ngram, lstm = model.get_layer("ngram_branch"), model.get_layer("lstm_branch")
+    # The n-gram stage trains the n-gram branch; the LSTM stage keeps it frozen.
+    assert stages[0][2] == () and stages[1][2] == (ngram,)
     texts = np.array(["a great film", "the worst plot <br /> awful", "moving", "dull"] * 8,
                      dtype=object)
     labels = np.array([1, 0, 1, 0] * 8, dtype="float32")
@@ -168,7 +170,7 @@ def test_residual_stage_trains_the_lstm_on_top_of_the_frozen_ngram_branch():
         stage.predict_on_batch(texts), 1 / (1 + np.exp(-(logits[0] + logits[1]))), rtol=1e-5)
     before = [w.copy() for w in ngram.get_weights()]
     lstm_before = [w.copy() for w in lstm.get_weights()]
-    with sentiment._frozen(ngram):
+    with sentiment._frozen(*stages[1][2]):
         sentiment.compile_model(stage, model_config, len(texts))
         stage.fit(texts, labels, epochs=3, batch_size=8, verbose=0)
     assert ngram.trainable and ngram.trainable_weights

@@ -883,43 +883,47 @@ def _gate_monitor(log_dir: Path, probe: np.ndarray, vectorizer: Any,
     )
 
 
-def _stages(model: keras.Model, config: SentimentConfig) -> list[tuple[str | None, Any]]:
-    """What `run` trains, in order: `(tag, compiled model)`.
+def _stages(
+    model: keras.Model, config: SentimentConfig
+) -> list[tuple[str | None, Any, tuple[Any, ...]]]:
+    """What `run` trains, in order: `(tag, uncompiled model, layers frozen meanwhile)`.
 
     One stage (tag None) for a single branch or `fusion="joint"`: the model
     itself. Otherwise the n-gram branch alone, then the LSTM branch: alone
-    for `fusion="ensemble"`, added to the n-gram branch's logit for
-    `"residual"` (`run` freezes the n-gram branch for that stage). Each stage
-    ends in a sigmoid of its own; the layers are the model's, so training
-    them trains the model's branches.
+    for `fusion="ensemble"`, added to the n-gram branch's logit, which stays
+    frozen while it trains, for `"residual"`. Each stage ends in a sigmoid
+    of its own; the layers are the model's, so training them trains the
+    model's branches.
     """
     import keras
 
     if config.branches != "lstm+ngram" or config.fusion == "joint":
-        return [(None, model)]
+        return [(None, model, ())]
     stages = []
     for tag in ("ngram", "lstm"):
         branch = model.get_layer(f"{tag}_branch")
         text = keras.Input(shape=(), dtype="string", name="text")
-        logit = branch(text)
+        logit, frozen = branch(text), ()
         if tag == "lstm" and config.fusion == "residual":
-            logit = keras.layers.Add(name="residual_sum")(
-                [model.get_layer("ngram_branch")(text), logit]
-            )
+            frozen = (model.get_layer("ngram_branch"),)
+            logit = keras.layers.Add(name="residual_sum")([frozen[0](text), logit])
         probability = keras.layers.Activation("sigmoid", name="probability")(logit)
-        stages.append((tag, keras.Model(text, probability, name=f"{tag}_branch_training")))
+        stage = keras.Model(text, probability, name=f"{tag}_branch_training")
+        stages.append((tag, stage, frozen))
     return stages
 
 
 @contextlib.contextmanager
-def _frozen(layer: Any) -> Iterator[None]:
-    """`layer.trainable = False` within the block (compile inside it), then as before."""
-    trainable = layer.trainable
-    layer.trainable = False
+def _frozen(*layers: Any) -> Iterator[None]:
+    """`trainable = False` for `layers` within the block (compile inside it), then as before."""
+    trainable = [layer.trainable for layer in layers]
+    for layer in layers:
+        layer.trainable = False
     try:
         yield
     finally:
-        layer.trainable = trainable
+        for layer, value in zip(layers, trainable):
+            layer.trainable = value
 
 
 def _fit_stage(
@@ -1016,7 +1020,7 @@ def _logistic_fit(features: np.ndarray, labels: np.ndarray, l2: float = 1e-4,
     penalty = l2 * np.diag(np.r_[np.ones(features.shape[1]), 0.0])
     w = np.zeros(x.shape[1])
     for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -50, 50)))
+        p = _sigmoid(np.clip(x @ w, -50, 50))
         gradient = x.T @ (p - labels) / len(labels) + penalty @ w
         hessian = (x * (p * (1 - p))[:, None]).T @ x / len(labels) + penalty
         step = np.linalg.solve(hessian + 1e-9 * np.eye(len(w)), gradient)
@@ -1056,6 +1060,11 @@ def _blend(model: keras.Model, texts: np.ndarray, labels: np.ndarray,
     return {"weights": weights, "bias": bias, "val_logits": logits, "val_labels": y}
 
 
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Probabilities of `logits` (NumPy)."""
+    return 1.0 / (1.0 + np.exp(-logits))
+
+
 def _two_stage_metrics(blend: dict[str, Any], test_logits: np.ndarray,
                        test_labels: np.ndarray, history: Any, fusion: str) -> dict[str, Any]:
     """The model's validation numbers and its branches alone on both splits.
@@ -1067,7 +1076,7 @@ def _two_stage_metrics(blend: dict[str, Any], test_logits: np.ndarray,
     """
     val_logits, val_labels = blend["val_logits"], blend["val_labels"]
     val = _binary_metrics(
-        val_labels, 1.0 / (1.0 + np.exp(-(val_logits @ blend["weights"] + blend["bias"])))
+        val_labels, _sigmoid(val_logits @ blend["weights"] + blend["bias"])
     )
     out: dict[str, Any] = {"val_accuracy": val["accuracy"], "val_loss": val["loss"]}
     alone = ("ngram",)
@@ -1077,8 +1086,8 @@ def _two_stage_metrics(blend: dict[str, Any], test_logits: np.ndarray,
         alone = ("lstm", "ngram")
     for name in alone:
         column = ("lstm", "ngram").index(name)
-        branch_val = _binary_metrics(val_labels, 1.0 / (1.0 + np.exp(-val_logits[:, column])))
-        branch = _binary_metrics(test_labels, 1.0 / (1.0 + np.exp(-test_logits[:, column])))
+        branch_val = _binary_metrics(val_labels, _sigmoid(val_logits[:, column]))
+        branch = _binary_metrics(test_labels, _sigmoid(test_logits[:, column]))
         out[f"{name}_test_accuracy"] = branch["accuracy"]
         out[f"{name}_test_auc"] = branch["auc"]
         out[f"{name}_val_accuracy"] = branch_val["accuracy"]
@@ -1189,10 +1198,9 @@ def run(config: SentimentConfig) -> SentimentResult:
         monitor = _gate_monitor(paths["tensorboard"], probe, vectorizer, config)
 
     histories, train_seconds = [], 0.0
-    for tag, stage in stages:
+    for tag, stage, frozen in stages:
         with_monitor = monitor is not None and tag != "ngram"
-        residual = tag == "lstm" and config.fusion == "residual"
-        with _frozen(model.get_layer("ngram_branch")) if residual else contextlib.nullcontext():
+        with _frozen(*frozen):
             history, seconds = _fit_stage(
                 stage, tag, config, run_dir,
                 (splits.train_texts, splits.train_labels, train_lengths, val_data),
@@ -1200,7 +1208,7 @@ def run(config: SentimentConfig) -> SentimentResult:
             )
         histories.append(history)
         train_seconds += seconds
-    history = _joined_histories(histories, [tag for tag, _ in stages])
+    history = _joined_histories(histories, [tag for tag, _, _ in stages])
     best = _best_epoch(history)
 
     start = time.perf_counter()
@@ -1210,7 +1218,7 @@ def run(config: SentimentConfig) -> SentimentResult:
                        fit=config.fusion == "ensemble")
         branch_logits = _branch_logits(model, splits.test_texts, verbose)
         blend_logit = branch_logits @ blend["weights"] + blend["bias"]
-        probabilities = 1.0 / (1.0 + np.exp(-blend_logit))
+        probabilities = _sigmoid(blend_logit)
     else:
         blend, branch_logits = None, None
         probabilities = predict_sentiment(model, splits.test_texts, verbose=verbose)
